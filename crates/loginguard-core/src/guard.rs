@@ -1,0 +1,681 @@
+//! The engine: turns an attempt into keys, asks the store, and settles the
+//! outcome.
+//!
+//! Call [`Guard::begin`] before checking the password. A
+//! [`Decision::Refused`] must be answered with the lockout response and no
+//! password check; a [`Decision::Proceed`] carries a [`Ticket`] that you
+//! settle with [`Guard::success`] or [`Guard::failure`] once you know.
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! use std::sync::Arc;
+//! use loginguard_core::{Attempt, Decision, Guard, MemoryStore, Policy, Verdict};
+//!
+//! let guard = Guard::new(Policy::default(), Arc::new(MemoryStore::new()));
+//! for _ in 0..3 {
+//!     let attempt = Attempt::new("POST", "/login").ip("203.0.113.9".parse().unwrap());
+//!     match guard.begin(attempt).await.unwrap() {
+//!         Decision::Proceed(ticket) => {
+//!             // The password was wrong:
+//!             let verdict = guard.failure(ticket).await;
+//!             # let _ = verdict;
+//!         }
+//!         Decision::Refused(lockout) => unreachable!("{lockout:?}"),
+//!     }
+//! }
+//! let attempt = Attempt::new("POST", "/login").ip("203.0.113.9".parse().unwrap());
+//! assert!(matches!(guard.begin(attempt).await.unwrap(), Decision::Refused(_)));
+//! # });
+//! ```
+
+use std::fmt;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio::sync::broadcast;
+
+use crate::audit::{AuditEntry, AuditKind, LogRetention};
+use crate::clock::{Clock, SystemClock};
+use crate::events::{Event, EventBus, Metrics};
+use crate::key::{Field, Key, KeyFilter};
+use crate::policy::{OnStoreError, Policy};
+use crate::record::{from_ms, to_ms, KeyVerdict, Limits, Release};
+use crate::store::{Store, StoreError};
+use crate::username::UsernameError;
+
+/// One login try. Never holds the password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Attempt {
+    /// The client IP, after proxy resolution.
+    pub ip: Option<IpAddr>,
+    /// The username as typed (normalised by [`Guard::begin`]).
+    pub username: Option<String>,
+    /// The `User-Agent` header.
+    pub user_agent: Option<String>,
+    /// The HTTP method.
+    pub method: String,
+    /// The request path.
+    pub path: String,
+}
+
+impl Attempt {
+    /// An attempt with only a method and a path.
+    pub fn new(method: impl Into<String>, path: impl Into<String>) -> Attempt {
+        Attempt {
+            ip: None,
+            username: None,
+            user_agent: None,
+            method: method.into(),
+            path: path.into(),
+        }
+    }
+
+    /// Sets the client IP.
+    #[must_use]
+    pub fn ip(mut self, ip: IpAddr) -> Attempt {
+        self.ip = Some(ip);
+        self
+    }
+
+    /// Sets the username.
+    #[must_use]
+    pub fn username(mut self, username: impl Into<String>) -> Attempt {
+        self.username = Some(username.into());
+        self
+    }
+
+    /// Sets the user agent.
+    #[must_use]
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Attempt {
+        self.user_agent = Some(user_agent.into());
+        self
+    }
+}
+
+/// Why an attempt was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LockReason {
+    /// A key reached its failure limit.
+    Locked,
+    /// The IP is in the deny list.
+    DenyListed,
+    /// `only_allow_listed` is on and the IP is not allow-listed.
+    NotAllowListed,
+    /// The store failed and `on_store_error = "deny"`.
+    StoreUnavailable,
+}
+
+/// A refusal: what to tell the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Lockout {
+    /// Why.
+    pub reason: LockReason,
+    /// The key that is locked, if a key is the reason.
+    pub key: Option<Key>,
+    /// When the lock ends; `None`: until reset (or not a timed lock).
+    pub until: Option<SystemTime>,
+    /// Time remaining until `until`, at the time of the verdict.
+    pub retry_after: Option<Duration>,
+    /// The message for the client (from the policy).
+    pub message: String,
+}
+
+impl Lockout {
+    /// `retry_after` in whole seconds, rounded up, as `Retry-After` wants.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        self.retry_after
+            .map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0))
+    }
+}
+
+/// What [`Guard::begin`] decides.
+#[derive(Debug)]
+#[must_use = "a Proceed ticket must be settled with Guard::success or Guard::failure"]
+pub enum Decision {
+    /// Check the password, then settle the ticket.
+    Proceed(Ticket),
+    /// Refuse without checking the password.
+    Refused(Lockout),
+}
+
+/// What [`Guard::failure`] says of a wrong password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Verdict {
+    /// Still allowed; this many tries remain (`None` if not counted).
+    Allowed {
+        /// Tries left before a lock.
+        remaining: Option<u32>,
+    },
+    /// This failure reached the limit: answer with the lockout response.
+    LockedOut(Lockout),
+}
+
+/// An attempt that was counted and must be settled.
+#[derive(Debug)]
+pub struct Ticket {
+    attempt: Attempt,
+    time: SystemTime,
+    limits: Limits,
+    keys: Vec<(Key, KeyVerdict)>,
+    bypass: bool,
+}
+
+impl Ticket {
+    /// The attempt (with its username normalised).
+    pub fn attempt(&self) -> &Attempt {
+        &self.attempt
+    }
+
+    /// Tries left before a lock (the fewest over all keys); `None` when the
+    /// attempt was not counted (allow-listed, disabled, store failing open).
+    pub fn remaining(&self) -> Option<u32> {
+        self.keys
+            .iter()
+            .filter_map(|(_, v)| match v {
+                KeyVerdict::Allowed { remaining, .. } => Some(*remaining),
+                KeyVerdict::Locked { .. } => None,
+            })
+            .min()
+    }
+
+    /// Whether the attempt bypassed counting.
+    pub fn is_bypass(&self) -> bool {
+        self.bypass
+    }
+}
+
+/// Why an attempt could not be judged: bad input from the client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AttemptError {
+    /// The username is unusable (answer 400).
+    #[error(transparent)]
+    Username(#[from] UsernameError),
+}
+
+type AllowHook = Arc<dyn Fn(&Attempt) -> bool + Send + Sync>;
+type LimitHook = Arc<dyn Fn(&Attempt) -> Option<NonZeroU32> + Send + Sync>;
+
+/// The lockout engine. Cheap to share: wrap it in an `Arc`.
+pub struct Guard {
+    policy: Arc<Policy>,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    events: EventBus,
+    metrics: Arc<Metrics>,
+    allow_hook: Option<AllowHook>,
+    limit_hook: Option<LimitHook>,
+    store_down: AtomicBool,
+}
+
+impl fmt::Debug for Guard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Guard")
+            .field("policy", &self.policy)
+            .field("store", &self.store)
+            .field("clock", &self.clock)
+            .field("events", &self.events)
+            .field("allow_hook", &self.allow_hook.is_some())
+            .field("limit_hook", &self.limit_hook.is_some())
+            .finish()
+    }
+}
+
+/// Builds a [`Guard`] with a clock, hooks and event subscribers.
+#[must_use = "call `build()` to get a Guard"]
+pub struct GuardBuilder {
+    policy: Policy,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    callbacks: Vec<Arc<dyn Fn(&Event) + Send + Sync>>,
+    allow_hook: Option<AllowHook>,
+    limit_hook: Option<LimitHook>,
+    metrics: Option<Arc<Metrics>>,
+}
+
+impl fmt::Debug for GuardBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GuardBuilder")
+            .field("policy", &self.policy)
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GuardBuilder {
+    /// Uses `clock` instead of the system clock (tests use [`FakeClock`](crate::FakeClock)).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Calls `f` for every event, synchronously; keep it quick.
+    pub fn on_event(mut self, f: impl Fn(&Event) + Send + Sync + 'static) -> Self {
+        self.callbacks.push(Arc::new(f));
+        self
+    }
+
+    /// A request for which `f` returns `true` is never counted nor locked
+    /// (e.g. a user flagged "never lock").
+    pub fn allow_if(mut self, f: impl Fn(&Attempt) -> bool + Send + Sync + 'static) -> Self {
+        self.allow_hook = Some(Arc::new(f));
+        self
+    }
+
+    /// Chooses the failure limit per request; `None` keeps the policy's.
+    pub fn failure_limit_with(
+        mut self,
+        f: impl Fn(&Attempt) -> Option<NonZeroU32> + Send + Sync + 'static,
+    ) -> Self {
+        self.limit_hook = Some(Arc::new(f));
+        self
+    }
+
+    /// Shares counters with other guards (e.g. one per scope on one server).
+    pub fn metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// The guard.
+    pub fn build(self) -> Guard {
+        Guard {
+            policy: Arc::new(self.policy),
+            store: self.store,
+            clock: self.clock,
+            events: EventBus::new(self.callbacks),
+            metrics: self.metrics.unwrap_or_default(),
+            allow_hook: self.allow_hook,
+            limit_hook: self.limit_hook,
+            store_down: AtomicBool::new(false),
+        }
+    }
+}
+
+enum Outcome {
+    Success,
+    Failure,
+}
+
+impl Guard {
+    /// A guard with the system clock and no hooks.
+    pub fn new(policy: Policy, store: Arc<dyn Store>) -> Guard {
+        Guard::builder(policy, store).build()
+    }
+
+    /// A builder for clocks, hooks and subscribers.
+    pub fn builder(policy: Policy, store: Arc<dyn Store>) -> GuardBuilder {
+        GuardBuilder {
+            policy,
+            store,
+            clock: Arc::new(SystemClock),
+            callbacks: Vec::new(),
+            allow_hook: None,
+            limit_hook: None,
+            metrics: None,
+        }
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The clock.
+    pub fn now(&self) -> SystemTime {
+        self.clock.now()
+    }
+
+    /// The counters.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// A channel receiving every event from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    /// The keys an attempt counts on, one per lockout criterion whose
+    /// fields the attempt has (an attempt without a username is counted
+    /// only on criteria that do not use the username).
+    pub fn keys_for(&self, attempt: &Attempt) -> Vec<Key> {
+        let p = &self.policy;
+        let ip = attempt.ip.map(|ip| crate::username::ip_key(ip, p.ipv6_prefix));
+        p.lockout_parameters
+            .iter()
+            .filter_map(|criterion| {
+                let mut key = Key::new(p.scope.clone());
+                for field in criterion.fields() {
+                    let value = match field {
+                        Field::Ip => ip.clone()?,
+                        Field::Username => attempt.username.clone()?,
+                        Field::UserAgent => attempt.user_agent.clone().unwrap_or_default(),
+                    };
+                    key = key.with(*field, value);
+                }
+                Some(key)
+            })
+            .collect()
+    }
+
+    fn bypass(&self, attempt: Attempt, time: SystemTime) -> Decision {
+        Decision::Proceed(Ticket {
+            attempt,
+            time,
+            limits: Limits::new(1),
+            keys: Vec::new(),
+            bypass: true,
+        })
+    }
+
+    fn refusal(&self, reason: LockReason, key: Option<Key>, until: Option<i64>, now: i64) -> Lockout {
+        let until = until.map(from_ms);
+        let retry_after = until.map(|u| {
+            u.duration_since(from_ms(now)).unwrap_or(Duration::ZERO)
+        });
+        Lockout {
+            reason,
+            key,
+            until,
+            retry_after,
+            message: self.policy.lockout_message_for(retry_after),
+        }
+    }
+
+    async fn timed<T>(
+        &self,
+        call: impl std::future::Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let start = Instant::now();
+        let result = call.await;
+        self.metrics.store_call(start.elapsed());
+        match &result {
+            Ok(_) => {
+                if self.store_down.swap(false, Ordering::Relaxed) {
+                    tracing::warn!(target: "loginguard", store = ?self.store, "store reachable again");
+                }
+            }
+            Err(e) => {
+                self.metrics.store_error();
+                if !self.store_down.swap(true, Ordering::Relaxed) {
+                    tracing::error!(
+                        target: "loginguard",
+                        error = %crate::error_chain(e),
+                        on_store_error = ?self.policy.on_store_error,
+                        "store failed; applying on_store_error until it recovers"
+                    );
+                }
+            }
+        }
+        result
+    }
+
+    /// Judges an attempt before its password is checked: refuses it if any
+    /// of its keys is locked (or its IP is denied), else counts it on every
+    /// key in one atomic store step per key.
+    ///
+    /// Store faults never surface here: `on_store_error` decides.
+    /// The only error is unusable client input (an over-long or malformed
+    /// username), which deserves a 400.
+    pub async fn begin(&self, mut attempt: Attempt) -> Result<Decision, AttemptError> {
+        let p = &self.policy;
+        let time = self.clock.now();
+        if !p.enabled {
+            return Ok(self.bypass(attempt, time));
+        }
+        if let Some(raw) = attempt.username.take() {
+            attempt.username = Some(p.normalize_username(&raw)?);
+        }
+        self.metrics.attempt();
+        let now = to_ms(time);
+        if let Some(ip) = attempt.ip {
+            if p.is_deny_listed(ip) {
+                return Ok(self.refuse(&attempt, self.refusal(LockReason::DenyListed, None, None, now)));
+            }
+            if p.is_allow_listed(ip) {
+                return Ok(self.bypass(attempt, time));
+            }
+        }
+        if p.only_allow_listed {
+            return Ok(self.refuse(&attempt, self.refusal(LockReason::NotAllowListed, None, None, now)));
+        }
+        if self.allow_hook.as_ref().is_some_and(|hook| hook(&attempt)) {
+            return Ok(self.bypass(attempt, time));
+        }
+        if p.never_lockout_get && attempt.method.eq_ignore_ascii_case("GET") {
+            return Ok(self.bypass(attempt, time));
+        }
+        let limit = self
+            .limit_hook
+            .as_ref()
+            .and_then(|hook| hook(&attempt))
+            .unwrap_or(p.failure_limit);
+        let limits = p.limits(limit);
+        let mut counted: Vec<(Key, KeyVerdict)> = Vec::with_capacity(p.lockout_parameters.len());
+        let mut locked: Option<(Key, Option<i64>)> = None;
+        for key in self.keys_for(&attempt) {
+            match self.timed(self.store.begin_attempt(&key, &limits, time)).await {
+                Ok(verdict @ KeyVerdict::Allowed { .. }) => counted.push((key, verdict)),
+                Ok(KeyVerdict::Locked { until, .. }) => {
+                    // The longest lock wins: until reset beats any end.
+                    let longer = match &locked {
+                        None => true,
+                        Some((_, None)) => false,
+                        Some((_, Some(current))) => until.is_none_or(|u| u > *current),
+                    };
+                    if longer {
+                        locked = Some((key, until));
+                    }
+                }
+                Err(_) => {
+                    self.give_back(&counted, &limits, time, false).await;
+                    return Ok(match p.on_store_error {
+                        OnStoreError::Allow => self.bypass(attempt, time),
+                        OnStoreError::Deny => self.refuse(
+                            &attempt,
+                            self.refusal(LockReason::StoreUnavailable, None, None, now),
+                        ),
+                    });
+                }
+            }
+        }
+        if let Some((key, until)) = locked {
+            if !limits.count_during_lockout {
+                self.give_back(&counted, &limits, time, false).await;
+            }
+            self.audit(&attempt, AuditKind::Failure, time, true).await;
+            let lockout = self.refusal(LockReason::Locked, Some(key), until, now);
+            return Ok(self.refuse(&attempt, lockout));
+        }
+        Ok(Decision::Proceed(Ticket {
+            attempt,
+            time,
+            limits,
+            keys: counted,
+            bypass: false,
+        }))
+    }
+
+    fn refuse(&self, attempt: &Attempt, lockout: Lockout) -> Decision {
+        self.metrics.rejection();
+        if self.events.wants_events() || tracing::enabled!(tracing::Level::INFO) {
+            self.events.emit(Event::Refused {
+                key: lockout
+                    .key
+                    .as_ref()
+                    .map_or_else(|| format!("{:?}", lockout.reason), |k| k.id().to_owned()),
+                ip: attempt.ip.map(|ip| ip.to_string()),
+                username: attempt.username.clone(),
+            });
+        }
+        Decision::Refused(lockout)
+    }
+
+    async fn give_back(&self, counted: &[(Key, KeyVerdict)], limits: &Limits, time: SystemTime, reset: bool) {
+        for (key, verdict) in counted {
+            let undo_lock = matches!(verdict, KeyVerdict::Allowed { locks_on_failure: true, .. });
+            let release = if reset {
+                Release::reset(to_ms(time))
+            } else {
+                Release::give_back(to_ms(time), undo_lock)
+            };
+            let now = self.clock.now();
+            if let Err(e) = self.timed(self.store.release(key, &release, limits, now)).await {
+                tracing::debug!(target: "loginguard", key = %key, error = %e, "could not give an attempt back");
+            }
+        }
+    }
+
+    /// The password was right: gives the counted attempt back (or clears
+    /// the keys with `reset_on_success`) and writes the access log.
+    pub async fn success(&self, ticket: Ticket) {
+        self.settle(ticket, Outcome::Success).await;
+    }
+
+    /// The password was wrong: the attempt stays counted. Returns
+    /// [`Verdict::LockedOut`] when this failure reached the limit, so the
+    /// caller answers it with the lockout response.
+    pub async fn failure(&self, ticket: Ticket) -> Verdict {
+        self.settle(ticket, Outcome::Failure).await
+    }
+
+    async fn settle(&self, ticket: Ticket, outcome: Outcome) -> Verdict {
+        let p = &self.policy;
+        if !p.enabled {
+            return Verdict::Allowed { remaining: None };
+        }
+        let remaining = ticket.remaining();
+        match outcome {
+            Outcome::Success => {
+                self.metrics.success();
+                if !ticket.bypass {
+                    self.give_back(&ticket.keys, &ticket.limits, ticket.time, p.reset_on_success)
+                        .await;
+                }
+                self.audit(&ticket.attempt, AuditKind::Success, ticket.time, false).await;
+                if self.events.wants_events() || tracing::enabled!(tracing::Level::DEBUG) {
+                    self.events.emit(Event::Success {
+                        scope: p.scope.clone(),
+                        username: ticket.attempt.username.clone(),
+                        ip: ticket.attempt.ip.map(|ip| ip.to_string()),
+                    });
+                }
+                Verdict::Allowed { remaining }
+            }
+            Outcome::Failure => {
+                self.metrics.failure();
+                self.audit(&ticket.attempt, AuditKind::Failure, ticket.time, false).await;
+                let wants = self.events.wants_events() || tracing::enabled!(tracing::Level::INFO);
+                if wants {
+                    self.events.emit(Event::Failure {
+                        scope: p.scope.clone(),
+                        username: ticket.attempt.username.clone(),
+                        ip: ticket.attempt.ip.map(|ip| ip.to_string()),
+                        remaining: remaining.unwrap_or(0),
+                        time: ticket.time,
+                    });
+                }
+                let mut lock: Option<(&Key, Option<i64>)> = None;
+                for (key, verdict) in &ticket.keys {
+                    if let KeyVerdict::Allowed {
+                        locks_on_failure,
+                        until,
+                        failures,
+                        ..
+                    } = verdict
+                    {
+                        if *locks_on_failure {
+                            self.metrics.lockout();
+                            if wants {
+                                self.events.emit(Event::Lockout {
+                                    key: key.id().to_owned(),
+                                    until: until.map(from_ms),
+                                    monitor_only: false,
+                                });
+                            }
+                            let longer = match &lock {
+                                None => true,
+                                Some((_, None)) => false,
+                                Some((_, Some(current))) => until.is_none_or(|u| u > *current),
+                            };
+                            if longer {
+                                lock = Some((key, *until));
+                            }
+                        } else if !ticket.limits.lock_out
+                            && *failures == ticket.limits.failure_limit
+                            && wants
+                        {
+                            self.events.emit(Event::Lockout {
+                                key: key.id().to_owned(),
+                                until: None,
+                                monitor_only: true,
+                            });
+                        }
+                    }
+                }
+                match lock {
+                    Some((key, until)) => Verdict::LockedOut(self.refusal(
+                        LockReason::Locked,
+                        Some(key.clone()),
+                        until,
+                        to_ms(self.clock.now()),
+                    )),
+                    None => Verdict::Allowed { remaining },
+                }
+            }
+        }
+    }
+
+    async fn audit(&self, attempt: &Attempt, kind: AuditKind, time: SystemTime, locked_out: bool) {
+        let p = &self.policy;
+        let on = match kind {
+            AuditKind::Success => p.access_log,
+            AuditKind::Failure => p.failure_log,
+        };
+        if !on {
+            return;
+        }
+        let Some(log) = self.store.audit() else {
+            return;
+        };
+        let entry = AuditEntry::new(
+            kind,
+            p.scope.clone(),
+            attempt.username.clone(),
+            attempt.ip.map(|ip| ip.to_string()),
+            attempt.user_agent.clone(),
+            attempt.method.clone(),
+            attempt.path.clone(),
+            time,
+        )
+        .locked_out(locked_out);
+        let retention = LogRetention::new(p.log_retention, p.log_max_failures_per_user);
+        if let Err(e) = self.timed(log.append(&entry, &retention)).await {
+            tracing::debug!(target: "loginguard", error = %e, "audit entry not written");
+        }
+    }
+
+    /// Clears every key matching `filter` (an administrator's reset);
+    /// returns how many records were cleared.
+    pub async fn reset(&self, filter: &KeyFilter) -> Result<u64, StoreError> {
+        let cleared = self.timed(self.store.reset(filter)).await?;
+        self.events.emit(Event::Reset {
+            filter: format!("{filter:?}"),
+            cleared,
+        });
+        Ok(cleared)
+    }
+}

@@ -1,0 +1,361 @@
+//! Keys: the value of one lockout criterion for one attempt, and filters over them.
+//!
+//! A [`Key`] names what a failure counter belongs to: a scope (which guarded
+//! endpoint) and one or more field values (`ip`, `username`, `user_agent`).
+//! Its canonical text form, [`Key::id`], is what stores index by:
+//!
+//! ```
+//! use loginguard_core::Key;
+//!
+//! let key = Key::new("login").with_username("alice").with_ip("10.0.0.1");
+//! assert_eq!(key.id(), "login/ip=10.0.0.1&username=alice");
+//! assert_eq!(Key::parse(key.id()).unwrap(), key);
+//! ```
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// One identifying field of an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    /// The client IP (after proxy resolution and IPv6 prefix grouping).
+    Ip,
+    /// The username as typed, normalised.
+    Username,
+    /// The `User-Agent` header.
+    UserAgent,
+}
+
+impl Field {
+    /// Every field, in canonical order.
+    pub const ALL: [Field; 3] = [Field::Ip, Field::Username, Field::UserAgent];
+
+    /// The name used in configuration and in key ids.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Field::Ip => "ip",
+            Field::Username => "username",
+            Field::UserAgent => "user_agent",
+        }
+    }
+
+    /// Parses a field name (`ip`, `username`, `user_agent`).
+    pub fn parse(s: &str) -> Option<Field> {
+        match s {
+            "ip" => Some(Field::Ip),
+            "username" => Some(Field::Username),
+            "user_agent" => Some(Field::UserAgent),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The value of one lockout criterion for one attempt, e.g. `username=alice`
+/// in scope `login`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Key {
+    id: String,
+    scope: String,
+    ip: Option<String>,
+    username: Option<String>,
+    user_agent: Option<String>,
+}
+
+/// Why a key id could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed key id {id:?}: expected `scope/field=value&...` with fields ip, username, user_agent")]
+pub struct KeyParseError {
+    id: String,
+}
+
+impl Key {
+    /// A key in `scope` with no fields yet; add them with the `with_*` methods.
+    pub fn new(scope: impl Into<String>) -> Key {
+        let mut key = Key {
+            id: String::new(),
+            scope: scope.into(),
+            ip: None,
+            username: None,
+            user_agent: None,
+        };
+        key.rebuild_id();
+        key
+    }
+
+    /// Sets the `ip` component.
+    #[must_use]
+    pub fn with_ip(mut self, ip: impl Into<String>) -> Key {
+        self.ip = Some(ip.into());
+        self.rebuild_id();
+        self
+    }
+
+    /// Sets the `username` component.
+    #[must_use]
+    pub fn with_username(mut self, username: impl Into<String>) -> Key {
+        self.username = Some(username.into());
+        self.rebuild_id();
+        self
+    }
+
+    /// Sets the `user_agent` component.
+    #[must_use]
+    pub fn with_user_agent(mut self, user_agent: impl Into<String>) -> Key {
+        self.user_agent = Some(user_agent.into());
+        self.rebuild_id();
+        self
+    }
+
+    /// Sets one component by field.
+    #[must_use]
+    pub fn with(self, field: Field, value: impl Into<String>) -> Key {
+        match field {
+            Field::Ip => self.with_ip(value),
+            Field::Username => self.with_username(value),
+            Field::UserAgent => self.with_user_agent(value),
+        }
+    }
+
+    fn rebuild_id(&mut self) {
+        let mut id = String::with_capacity(self.scope.len() + 32);
+        escape_into(&self.scope, &mut id);
+        id.push('/');
+        let mut first = true;
+        for field in Field::ALL {
+            if let Some(value) = self.get(field) {
+                if !first {
+                    id.push('&');
+                }
+                first = false;
+                id.push_str(field.as_str());
+                id.push('=');
+                escape_into(value, &mut id);
+            }
+        }
+        self.id = id;
+    }
+
+    /// The canonical text form: `scope/ip=…&username=…&user_agent=…`, with
+    /// `%`, `/`, `&`, `=`, `{`, `}` and control characters percent-escaped.
+    /// Fields always appear in the order ip, username, user_agent.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The scope (guarded endpoint) this key counts for.
+    pub fn scope(&self) -> &str {
+        &self.scope
+    }
+
+    /// The `ip` component, if the key has one.
+    pub fn ip(&self) -> Option<&str> {
+        self.ip.as_deref()
+    }
+
+    /// The `username` component, if the key has one.
+    pub fn username(&self) -> Option<&str> {
+        self.username.as_deref()
+    }
+
+    /// The `user_agent` component, if the key has one.
+    pub fn user_agent(&self) -> Option<&str> {
+        self.user_agent.as_deref()
+    }
+
+    /// One component by field.
+    pub fn get(&self, field: Field) -> Option<&str> {
+        match field {
+            Field::Ip => self.ip(),
+            Field::Username => self.username(),
+            Field::UserAgent => self.user_agent(),
+        }
+    }
+
+    /// Parses a canonical id produced by [`Key::id`].
+    pub fn parse(id: &str) -> Result<Key, KeyParseError> {
+        let err = || KeyParseError { id: id.to_owned() };
+        let (scope, rest) = id.split_once('/').ok_or_else(err)?;
+        let mut key = Key::new(unescape(scope).ok_or_else(err)?);
+        if !rest.is_empty() {
+            for part in rest.split('&') {
+                let (name, value) = part.split_once('=').ok_or_else(err)?;
+                let field = Field::parse(name).ok_or_else(err)?;
+                if key.get(field).is_some() {
+                    return Err(err());
+                }
+                key = key.with(field, unescape(value).ok_or_else(err)?);
+            }
+        }
+        if key.id != id {
+            return Err(err());
+        }
+        Ok(key)
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.id)
+    }
+}
+
+fn escape_into(value: &str, out: &mut String) {
+    for c in value.chars() {
+        if matches!(c, '%' | '/' | '&' | '=' | '{' | '}') || c.is_control() {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push('%');
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 0xf)]));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+}
+
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+fn unescape(value: &str) -> Option<String> {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = value.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Which keys an administrator's reset (or a listing) applies to.
+///
+/// A key matches when it has at least one of the given fields, and every
+/// given field that the key has is equal. So `ip=10.0.0.1, username=alice`
+/// matches the keys `ip=10.0.0.1`, `username=alice` and
+/// `ip=10.0.0.1&username=alice`, but not `ip=10.0.0.2&username=alice`.
+/// An empty filter matches every key (of the scope, if one is given).
+///
+/// ```
+/// use loginguard_core::{Key, KeyFilter};
+///
+/// let filter = KeyFilter::all().ip("10.0.0.1").username("alice");
+/// assert!(filter.matches(&Key::new("login").with_ip("10.0.0.1")));
+/// assert!(!filter.matches(&Key::new("login").with_ip("10.0.0.2").with_username("alice")));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeyFilter {
+    /// Only keys of this scope.
+    pub scope: Option<String>,
+    /// Keys whose ip component is this.
+    pub ip: Option<String>,
+    /// Keys whose username component is this.
+    pub username: Option<String>,
+}
+
+impl KeyFilter {
+    /// Matches every key.
+    pub fn all() -> KeyFilter {
+        KeyFilter::default()
+    }
+
+    /// Restricts to keys of one scope.
+    #[must_use]
+    pub fn scope(mut self, scope: impl Into<String>) -> KeyFilter {
+        self.scope = Some(scope.into());
+        self
+    }
+
+    /// Restricts to keys with this ip component (see the type docs).
+    #[must_use]
+    pub fn ip(mut self, ip: impl Into<String>) -> KeyFilter {
+        self.ip = Some(ip.into());
+        self
+    }
+
+    /// Restricts to keys with this username component (see the type docs).
+    #[must_use]
+    pub fn username(mut self, username: impl Into<String>) -> KeyFilter {
+        self.username = Some(username.into());
+        self
+    }
+
+    /// Whether `key` matches this filter.
+    pub fn matches(&self, key: &Key) -> bool {
+        if let Some(scope) = &self.scope {
+            if scope != key.scope() {
+                return false;
+            }
+        }
+        let checks = [(&self.ip, key.ip()), (&self.username, key.username())];
+        let mut any_given = false;
+        let mut any_shared = false;
+        for (wanted, have) in checks {
+            if let Some(wanted) = wanted {
+                any_given = true;
+                if let Some(have) = have {
+                    if have != wanted {
+                        return false;
+                    }
+                    any_shared = true;
+                }
+            }
+        }
+        !any_given || any_shared
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_orders_fields_canonically() {
+        let a = Key::new("s").with_username("bob").with_ip("1.2.3.4");
+        let b = Key::new("s").with_ip("1.2.3.4").with_username("bob");
+        assert_eq!(a, b);
+        assert_eq!(a.id(), "s/ip=1.2.3.4&username=bob");
+    }
+
+    #[test]
+    fn special_characters_round_trip() {
+        let key = Key::new("a/b")
+            .with_username("x&y=z%{}/\n")
+            .with_user_agent("Mozilla/5.0");
+        assert!(!key.id()[4..].contains('{'));
+        assert_eq!(Key::parse(key.id()).unwrap(), key);
+    }
+
+    #[test]
+    fn parse_rejects_garbage() {
+        for bad in ["noslash", "s/bogus=1", "s/ip", "s/ip=1&ip=2", "s/ip=%zz"] {
+            assert!(Key::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn filter_semantics() {
+        let f = KeyFilter::all().ip("1").username("a");
+        assert!(f.matches(&Key::new("s").with_ip("1")));
+        assert!(f.matches(&Key::new("s").with_username("a")));
+        assert!(f.matches(&Key::new("s").with_username("a").with_ip("1")));
+        assert!(!f.matches(&Key::new("s").with_username("a").with_ip("2")));
+        assert!(!f.matches(&Key::new("s").with_user_agent("x")));
+        assert!(KeyFilter::all().matches(&Key::new("s").with_user_agent("x")));
+        assert!(!KeyFilter::all().scope("t").matches(&Key::new("s").with_ip("1")));
+    }
+}

@@ -1,0 +1,397 @@
+//! `MemoryStore`: a sharded, bounded, in-process store.
+//!
+//! State lives in this process only, so it suits a single server, tests and
+//! benchmarks. It holds at most `max_keys` keys: when a shard is full,
+//! expired records go first, then the least recently updated unlocked ones;
+//! a key that is locked now is evicted only when nothing unlocked remains.
+//!
+//! ```
+//! use loginguard_core::MemoryStore;
+//!
+//! let store = MemoryStore::with_max_keys(10_000).with_audit_log(1_000);
+//! # let _ = store;
+//! ```
+
+use std::collections::{HashMap, VecDeque};
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use parking_lot::Mutex;
+
+use crate::audit::{AuditEntry, AuditKind, AuditLog, LogQuery, LogRetention};
+use crate::key::{Key, KeyFilter};
+use crate::record::{self, from_ms, to_ms, KeyRecord, KeyVerdict, Limits, Release};
+use crate::store::{KeyStatus, ListQuery, Store, StoreError, StoreHealth};
+
+/// The default bound on tracked keys.
+pub const DEFAULT_MAX_KEYS: usize = 100_000;
+
+#[derive(Debug)]
+struct Entry {
+    record: KeyRecord,
+    /// When the record may be dropped (ms); `i64::MAX`: never by itself.
+    expires_at: i64,
+}
+
+#[derive(Debug, Default)]
+struct Shard {
+    map: HashMap<Box<str>, Entry, ahash::RandomState>,
+}
+
+/// A sharded, bounded, in-process [`Store`].
+#[derive(Debug)]
+pub struct MemoryStore {
+    shards: Box<[Mutex<Shard>]>,
+    hasher: ahash::RandomState,
+    per_shard: usize,
+    audit: Option<MemoryAudit>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore::new()
+    }
+}
+
+impl MemoryStore {
+    /// A store tracking at most [`DEFAULT_MAX_KEYS`] keys, with no audit log.
+    pub fn new() -> MemoryStore {
+        MemoryStore::with_max_keys(DEFAULT_MAX_KEYS)
+    }
+
+    /// A store tracking at most `max_keys` keys (at least 1).
+    pub fn with_max_keys(max_keys: usize) -> MemoryStore {
+        let max_keys = max_keys.max(1);
+        let shards = (max_keys / 1024).clamp(1, 64).next_power_of_two().min(64);
+        let per_shard = (max_keys / shards).max(1);
+        MemoryStore {
+            shards: (0..shards).map(|_| Mutex::new(Shard::default())).collect(),
+            hasher: ahash::RandomState::new(),
+            per_shard,
+            audit: None,
+        }
+    }
+
+    /// Also keeps an in-memory audit log of at most `capacity` entries
+    /// (oldest dropped first).
+    #[must_use]
+    pub fn with_audit_log(mut self, capacity: usize) -> MemoryStore {
+        self.audit = Some(MemoryAudit {
+            entries: Mutex::new(VecDeque::new()),
+            capacity: capacity.max(1),
+        });
+        self
+    }
+
+    /// The most keys this store tracks at once.
+    pub fn max_keys(&self) -> usize {
+        self.per_shard * self.shards.len()
+    }
+
+    /// How many keys are tracked now.
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.lock().map.len()).sum()
+    }
+
+    /// Whether no key is tracked.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn shard(&self, id: &str) -> &Mutex<Shard> {
+        let hash = self.hasher.hash_one(id);
+        let index = usize::try_from(hash).unwrap_or(0) & (self.shards.len() - 1);
+        &self.shards[index]
+    }
+}
+
+impl Shard {
+    /// Makes room for one more key: expired records first, then the least
+    /// recently updated eighth of unlocked records, then (only if every
+    /// record is locked) the lock that ends soonest.
+    fn make_room(&mut self, capacity: usize, now: i64) {
+        if self.map.len() < capacity {
+            return;
+        }
+        self.map.retain(|_, e| e.expires_at > now);
+        if self.map.len() < capacity {
+            return;
+        }
+        let mut unlocked: Vec<i64> = self
+            .map
+            .values()
+            .filter(|e| !e.record.lock_active(now))
+            .map(|e| e.record.updated_at)
+            .collect();
+        if !unlocked.is_empty() {
+            let n = (capacity / 8).clamp(1, unlocked.len());
+            let (_, cutoff, _) = unlocked.select_nth_unstable(n - 1);
+            let cutoff = *cutoff;
+            let mut budget = n;
+            self.map.retain(|_, e| {
+                if budget > 0 && !e.record.lock_active(now) && e.record.updated_at <= cutoff {
+                    budget -= 1;
+                    false
+                } else {
+                    true
+                }
+            });
+            return;
+        }
+        let victim = self
+            .map
+            .iter()
+            .min_by_key(|(_, e)| (e.record.locked_until.unwrap_or(i64::MAX), e.record.updated_at))
+            .map(|(k, _)| k.clone());
+        if let Some(victim) = victim {
+            self.map.remove(&victim);
+        }
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn begin_attempt(
+        &self,
+        key: &Key,
+        limits: &Limits,
+        now: SystemTime,
+    ) -> Result<KeyVerdict, StoreError> {
+        let now = to_ms(now);
+        let mut shard = self.shard(key.id()).lock();
+        if let Some(entry) = shard.map.get_mut(key.id()) {
+            let verdict = record::begin(&mut entry.record, limits, now);
+            entry.expires_at = entry.record.expires_at(limits).unwrap_or(i64::MAX);
+            return Ok(verdict);
+        }
+        shard.make_room(self.per_shard, now);
+        let mut rec = KeyRecord::default();
+        let verdict = record::begin(&mut rec, limits, now);
+        let expires_at = rec.expires_at(limits).unwrap_or(i64::MAX);
+        shard.map.insert(
+            key.id().into(),
+            Entry {
+                record: rec,
+                expires_at,
+            },
+        );
+        Ok(verdict)
+    }
+
+    async fn release(
+        &self,
+        key: &Key,
+        release: &Release,
+        limits: &Limits,
+        now: SystemTime,
+    ) -> Result<(), StoreError> {
+        let now = to_ms(now);
+        let mut shard = self.shard(key.id()).lock();
+        let remove = match shard.map.get_mut(key.id()) {
+            Some(entry) => {
+                record::release(&mut entry.record, limits, release, now);
+                entry.expires_at = entry.record.expires_at(limits).unwrap_or(i64::MAX);
+                entry.record.is_empty()
+            }
+            None => false,
+        };
+        if remove {
+            shard.map.remove(key.id());
+        }
+        Ok(())
+    }
+
+    async fn reset(&self, filter: &KeyFilter) -> Result<u64, StoreError> {
+        let mut cleared = 0u64;
+        for shard in self.shards.iter() {
+            shard.lock().map.retain(|id, _| {
+                let hit = Key::parse(id).is_ok_and(|key| filter.matches(&key));
+                cleared += u64::from(hit);
+                !hit
+            });
+        }
+        Ok(cleared)
+    }
+
+    async fn list(
+        &self,
+        query: &ListQuery,
+        now: SystemTime,
+    ) -> Result<Vec<KeyStatus>, StoreError> {
+        let now_ms = to_ms(now);
+        let mut out = Vec::new();
+        for shard in self.shards.iter() {
+            let shard = shard.lock();
+            for (id, entry) in &shard.map {
+                let rec = &entry.record;
+                let locked = rec.lock_active(now_ms);
+                if query.locked_only && !locked {
+                    continue;
+                }
+                // Failures are not windowed here: the store does not know the
+                // window a reader has in mind; expired records are purged.
+                let failures = u32::try_from(rec.failures.len()).unwrap_or(u32::MAX);
+                if !locked && (failures == 0 || entry.expires_at <= now_ms) {
+                    continue;
+                }
+                let Ok(key) = Key::parse(id) else { continue };
+                if !query.filter.matches(&key) {
+                    continue;
+                }
+                out.push(KeyStatus::new(
+                    key,
+                    failures,
+                    locked,
+                    if locked { rec.locked_until.map(from_ms) } else { None },
+                    rec.lock_count,
+                    from_ms(rec.updated_at),
+                ));
+            }
+        }
+        out.sort_by(|a, b| b.last_attempt.cmp(&a.last_attempt));
+        if let Some(limit) = query.limit {
+            out.truncate(limit);
+        }
+        Ok(out)
+    }
+
+    async fn purge_expired(&self, now: SystemTime) -> Result<u64, StoreError> {
+        let now = to_ms(now);
+        let mut purged = 0u64;
+        for shard in self.shards.iter() {
+            let mut shard = shard.lock();
+            let before = shard.map.len();
+            shard.map.retain(|_, e| e.expires_at > now);
+            purged += u64::try_from(before - shard.map.len()).unwrap_or(0);
+        }
+        Ok(purged)
+    }
+
+    async fn health(&self) -> Result<StoreHealth, StoreError> {
+        let mut health = StoreHealth::ok("memory");
+        health.notes.push(format!(
+            "state lives in this process only; {} of at most {} keys tracked",
+            self.len(),
+            self.max_keys()
+        ));
+        Ok(health)
+    }
+
+    fn audit(&self) -> Option<&dyn AuditLog> {
+        self.audit.as_ref().map(|a| a as &dyn AuditLog)
+    }
+}
+
+/// The in-memory audit log of a [`MemoryStore`].
+#[derive(Debug)]
+struct MemoryAudit {
+    entries: Mutex<VecDeque<AuditEntry>>,
+    capacity: usize,
+}
+
+#[async_trait]
+impl AuditLog for MemoryAudit {
+    async fn append(
+        &self,
+        entry: &AuditEntry,
+        retention: &LogRetention,
+    ) -> Result<(), StoreError> {
+        let mut entries = self.entries.lock();
+        entries.push_back(entry.clone());
+        if entries.len() > self.capacity {
+            entries.pop_front();
+        }
+        if let Some(max_age) = retention.max_age {
+            if let Some(floor) = entry.time.checked_sub(max_age) {
+                entries.retain(|e| e.time >= floor);
+            }
+        }
+        if let (Some(cap), AuditKind::Failure) = (retention.max_failures_per_user, entry.kind) {
+            let same = |e: &AuditEntry| e.kind == AuditKind::Failure && e.username == entry.username;
+            let mut excess = entries.iter().filter(|e| same(e)).count().saturating_sub(cap as usize);
+            entries.retain(|e| {
+                if excess > 0 && same(e) {
+                    excess -= 1;
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+        Ok(())
+    }
+
+    async fn query(&self, query: &LogQuery) -> Result<Vec<AuditEntry>, StoreError> {
+        let entries = self.entries.lock();
+        let mut hits: Vec<AuditEntry> = entries
+            .iter()
+            .rev()
+            .filter(|e| query.matches(e))
+            .skip(query.offset)
+            .take(query.limit.unwrap_or(usize::MAX))
+            .cloned()
+            .collect();
+        hits.sort_by(|a, b| b.time.cmp(&a.time));
+        Ok(hits)
+    }
+
+    async fn purge(&self, before: SystemTime) -> Result<u64, StoreError> {
+        let mut entries = self.entries.lock();
+        let n = entries.len();
+        entries.retain(|e| e.time >= before);
+        Ok(u64::try_from(n - entries.len()).unwrap_or(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::{Clock, FakeClock};
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn a_million_distinct_ips_stay_under_the_bound_and_keep_locks() {
+        let store = MemoryStore::with_max_keys(10_000);
+        let clock = FakeClock::new();
+        let limits = Limits::new(1);
+        // Ten attackers get locked first.
+        let locked: Vec<Key> = (0..10)
+            .map(|i| Key::new("login").with_ip(format!("192.0.2.{i}")))
+            .collect();
+        for key in &locked {
+            store.begin_attempt(key, &limits, clock.now()).await.unwrap();
+        }
+        let spray = Limits::new(3);
+        for i in 0..1_000_000u32 {
+            clock.advance(Duration::from_millis(1));
+            let key = Key::new("login").with_ip(std::net::Ipv4Addr::from(i).to_string());
+            store.begin_attempt(&key, &spray, clock.now()).await.unwrap();
+        }
+        assert!(store.len() <= store.max_keys(), "{} keys", store.len());
+        assert!(store.max_keys() <= 10_000);
+        for key in &locked {
+            let v = store.begin_attempt(key, &limits, clock.now()).await.unwrap();
+            assert!(matches!(v, KeyVerdict::Locked { .. }), "{key} was evicted");
+        }
+    }
+
+    #[tokio::test]
+    async fn expired_records_are_evicted_before_live_ones() {
+        let store = MemoryStore::with_max_keys(16);
+        let clock = FakeClock::new();
+        let short = Limits::new(5).with_failure_window(Some(Duration::from_secs(1)));
+        let long = Limits::new(5);
+        let keep = Key::new("s").with_username("keep");
+        store.begin_attempt(&keep, &long, clock.now()).await.unwrap();
+        for i in 0..15 {
+            let key = Key::new("s").with_username(format!("old{i}"));
+            store.begin_attempt(&key, &short, clock.now()).await.unwrap();
+        }
+        clock.advance(Duration::from_secs(2));
+        let key = Key::new("s").with_username("new");
+        store.begin_attempt(&key, &long, clock.now()).await.unwrap();
+        let listed = store.list(&ListQuery::all(), clock.now()).await.unwrap();
+        let names: Vec<_> = listed.iter().filter_map(|s| s.key.username()).collect();
+        assert!(names.contains(&"keep") && names.contains(&"new"), "{names:?}");
+    }
+}

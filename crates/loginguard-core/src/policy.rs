@@ -1,0 +1,670 @@
+//! `Policy`: every lockout setting, with a builder that checks each value.
+//!
+//! The TOML/env loader ([`crate::config`]) ends in the same
+//! [`PolicyBuilder::build`], so a value is accepted or refused the same way
+//! wherever it comes from.
+//!
+//! ```
+//! use std::time::Duration;
+//! use loginguard_core::{Criterion, Field, Policy};
+//!
+//! let policy = Policy::builder()
+//!     .failure_limit(5)
+//!     .cool_off(Duration::from_secs(15 * 60))
+//!     .lockout_parameters(vec![Criterion::all_of([Field::Username, Field::Ip])])
+//!     .build()?;
+//! assert_eq!(policy.failure_limit.get(), 5);
+//! # Ok::<(), loginguard_core::PolicyError>(())
+//! ```
+
+use std::fmt;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use serde::Serialize;
+
+use crate::key::Field;
+use crate::record::Limits;
+
+/// One lockout criterion: a set of fields that together identify an
+/// attacker (AND). A [`Policy`] holds a list of them (OR).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Criterion {
+    fields: Vec<Field>,
+}
+
+impl Criterion {
+    /// A criterion of one field.
+    pub fn one(field: Field) -> Criterion {
+        Criterion {
+            fields: vec![field],
+        }
+    }
+
+    /// A criterion combining fields (all must match). Duplicates are
+    /// dropped; an empty list is refused by [`PolicyBuilder::build`].
+    pub fn all_of(fields: impl IntoIterator<Item = Field>) -> Criterion {
+        let mut fields: Vec<Field> = fields.into_iter().collect();
+        fields.sort();
+        fields.dedup();
+        Criterion { fields }
+    }
+
+    /// The fields, in canonical order (ip, username, user_agent).
+    pub fn fields(&self) -> &[Field] {
+        &self.fields
+    }
+
+    /// Whether this criterion uses `field`.
+    pub fn uses(&self, field: Field) -> bool {
+        self.fields.contains(&field)
+    }
+}
+
+impl fmt::Display for Criterion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, field) in self.fields.iter().enumerate() {
+            if i > 0 {
+                f.write_str("+")?;
+            }
+            f.write_str(field.as_str())?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for Criterion {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if let [one] = self.fields.as_slice() {
+            s.serialize_str(one.as_str())
+        } else {
+            s.collect_seq(self.fields.iter().map(|f| f.as_str()))
+        }
+    }
+}
+
+/// What to do when the store cannot answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnStoreError {
+    /// Refuse the attempt (fail closed). The default.
+    #[default]
+    Deny,
+    /// Let the attempt through uncounted (fail open).
+    Allow,
+}
+
+/// A setting that was refused, naming the key, the value and what is accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PolicyError {
+    /// A value outside what the key accepts.
+    #[error("invalid value for `{key}`: {value} — expected {expected}")]
+    Invalid {
+        /// The setting's name (its TOML key).
+        key: String,
+        /// The value given, as written.
+        value: String,
+        /// What the key accepts.
+        expected: String,
+    },
+    /// A key that loginguard does not know.
+    #[error("unknown setting `{key}`{origin} — known settings: {known}")]
+    UnknownKey {
+        /// The key as written.
+        key: String,
+        /// Where it came from (e.g. " in loginguard.toml").
+        origin: String,
+        /// Every accepted key.
+        known: String,
+    },
+    /// The configuration file could not be read or parsed.
+    #[error("cannot read configuration {path}: {message}")]
+    File {
+        /// The file's path.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+impl PolicyError {
+    /// An [`PolicyError::Invalid`].
+    pub fn invalid(
+        key: impl Into<String>,
+        value: impl fmt::Display,
+        expected: impl Into<String>,
+    ) -> PolicyError {
+        PolicyError::Invalid {
+            key: key.into(),
+            value: value.to_string(),
+            expected: expected.into(),
+        }
+    }
+}
+
+/// Every lockout setting. Build one with [`Policy::builder`] or load it with
+/// [`Config::load`](crate::Config::load); see the README's policy reference
+/// for each key, its default and its meaning.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct Policy {
+    /// `false` turns loginguard off entirely (default `true`).
+    pub enabled: bool,
+    /// Failures per key before it is locked (default 3).
+    pub failure_limit: NonZeroU32,
+    /// How long a lock lasts; `None` (default): until reset.
+    #[serde(with = "opt_duration")]
+    pub cool_off: Option<Duration>,
+    /// Each further lock of the same key lasts this many times longer (default 1).
+    pub cool_off_multiplier: f64,
+    /// The longest a progressive cool-off may grow to (default: no cap).
+    #[serde(with = "opt_duration")]
+    pub cool_off_max: Option<Duration>,
+    /// Failures older than this are forgotten (default: never).
+    #[serde(with = "opt_duration")]
+    pub failure_window: Option<Duration>,
+    /// Which fields identify an attacker: OR of AND-combinations (default `["ip"]`).
+    pub lockout_parameters: Vec<Criterion>,
+    /// A successful login clears the key's failures (default `false`).
+    pub reset_on_success: bool,
+    /// A refused attempt during a lock counts and restarts the cool-off (default `true`).
+    pub reset_cool_off_on_failure_during_lockout: bool,
+    /// `false`: monitor only — count and report, never block (default `true`).
+    pub lock_out_at_failure: bool,
+    /// IPs or CIDR ranges that are never locked.
+    pub allow_list: Vec<IpNet>,
+    /// IPs or CIDR ranges that are always refused.
+    pub deny_list: Vec<IpNet>,
+    /// Refuse every IP not in `allow_list` (default `false`).
+    pub only_allow_listed: bool,
+    /// GET requests are never refused (default `false`).
+    pub never_lockout_get: bool,
+    /// Proxies whose forwarding headers are believed (default: none).
+    pub trusted_proxies: Vec<IpNet>,
+    /// IPv6 clients are grouped by this prefix length (default 128: no grouping).
+    pub ipv6_prefix: u8,
+    /// The form or JSON field holding the username (default `username`).
+    pub username_field: String,
+    /// Usernames are case-folded before counting (default `false`).
+    pub username_case_insensitive: bool,
+    /// Usernames longer than this many characters are refused with 400 (default 256).
+    pub username_max_length: usize,
+    /// Largest request body read to find the username, in bytes (default 65536).
+    pub body_limit: usize,
+    /// HTTP status of the lockout response (default 429).
+    pub lockout_status: u16,
+    /// Redirect locked-out clients here instead of answering (default: none).
+    pub lockout_url: Option<String>,
+    /// Message shown to a locked-out client when the lock has no end.
+    pub lockout_message: String,
+    /// Message when the lock ends by itself; `{retry_after}` becomes the wait.
+    pub lockout_message_cool_off: String,
+    /// What to do when the store cannot answer (default `deny`).
+    pub on_store_error: OnStoreError,
+    /// Name of the guarded endpoint; separate scopes count separately (default `login`).
+    pub scope: String,
+    /// Keep an access log of successful logins (default `true`).
+    pub access_log: bool,
+    /// Keep a log of failed attempts (default `true`).
+    pub failure_log: bool,
+    /// Audit entries older than this are deleted (default: kept).
+    #[serde(with = "opt_duration")]
+    pub log_retention: Option<Duration>,
+    /// At most this many failure-log rows per username (default: no cap).
+    pub log_max_failures_per_user: Option<u32>,
+    /// Request fields that are never logged or stored (default `["password"]`).
+    pub sensitive_fields: Vec<String>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            enabled: true,
+            failure_limit: NonZeroU32::MIN.saturating_add(2),
+            cool_off: None,
+            cool_off_multiplier: 1.0,
+            cool_off_max: None,
+            failure_window: None,
+            lockout_parameters: vec![Criterion::one(Field::Ip)],
+            reset_on_success: false,
+            reset_cool_off_on_failure_during_lockout: true,
+            lock_out_at_failure: true,
+            allow_list: Vec::new(),
+            deny_list: Vec::new(),
+            only_allow_listed: false,
+            never_lockout_get: false,
+            trusted_proxies: Vec::new(),
+            ipv6_prefix: 128,
+            username_field: "username".to_owned(),
+            username_case_insensitive: false,
+            username_max_length: 256,
+            body_limit: 64 * 1024,
+            lockout_status: 429,
+            lockout_url: None,
+            lockout_message: "Account locked: too many login attempts. Contact an administrator to unlock your account.".to_owned(),
+            lockout_message_cool_off: "Account locked: too many login attempts. Please try again in {retry_after}.".to_owned(),
+            on_store_error: OnStoreError::Deny,
+            scope: "login".to_owned(),
+            access_log: true,
+            failure_log: true,
+            log_retention: None,
+            log_max_failures_per_user: None,
+            sensitive_fields: vec!["password".to_owned()],
+        }
+    }
+}
+
+impl Policy {
+    /// A builder starting from the defaults.
+    pub fn builder() -> PolicyBuilder {
+        PolicyBuilder {
+            policy: Policy::default(),
+            bad_limit: false,
+        }
+    }
+
+    /// A builder starting from this policy (to change a few settings).
+    pub fn to_builder(&self) -> PolicyBuilder {
+        PolicyBuilder {
+            policy: self.clone(),
+            bad_limit: false,
+        }
+    }
+
+    /// The per-key limits for the store, with `failure_limit` as given
+    /// (the policy's own, or one chosen by the per-request hook).
+    pub fn limits(&self, failure_limit: NonZeroU32) -> Limits {
+        Limits::new(failure_limit.get())
+            .with_failure_window(self.failure_window)
+            .with_cool_off(self.cool_off)
+            .with_progression(self.cool_off_multiplier, self.cool_off_max)
+            .with_count_during_lockout(self.reset_cool_off_on_failure_during_lockout)
+            .with_lock_out(self.lock_out_at_failure)
+    }
+
+    /// Whether any criterion uses `field` (so the layer must extract it).
+    pub fn uses(&self, field: Field) -> bool {
+        self.lockout_parameters.iter().any(|c| c.uses(field))
+    }
+
+    /// Whether `ip` is in the allow list.
+    pub fn is_allow_listed(&self, ip: std::net::IpAddr) -> bool {
+        self.allow_list.iter().any(|net| net.contains(&ip))
+    }
+
+    /// Whether `ip` is in the deny list.
+    pub fn is_deny_listed(&self, ip: std::net::IpAddr) -> bool {
+        self.deny_list.iter().any(|net| net.contains(&ip))
+    }
+
+    /// The lockout message for a lock ending in `retry_after` (or never).
+    pub fn lockout_message_for(&self, retry_after: Option<Duration>) -> String {
+        match retry_after {
+            Some(d) => self
+                .lockout_message_cool_off
+                .replace("{retry_after}", &format_wait(d)),
+            None => self.lockout_message.clone(),
+        }
+    }
+}
+
+/// A wait in words: "1 hour 5 minutes", "45 seconds".
+pub fn format_wait(d: Duration) -> String {
+    let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
+    let mut parts = Vec::new();
+    for (n, unit) in [(h, "hour"), (m, "minute"), (s, "second")] {
+        if n > 0 {
+            parts.push(format!("{n} {unit}{}", if n == 1 { "" } else { "s" }));
+        }
+    }
+    if parts.is_empty() {
+        "1 second".to_owned()
+    } else {
+        parts.join(" ")
+    }
+}
+
+/// Parses a duration: `"90s"`, `"15m"`, `"2h"`, `"1h 30m"`, `"30d"`, or a
+/// bare number of seconds.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    if let Ok(secs) = s.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    humantime::parse_duration(s).ok()
+}
+
+/// Checked settings for a [`Policy`].
+#[derive(Debug, Clone)]
+#[must_use = "call `build()` to get a Policy"]
+pub struct PolicyBuilder {
+    policy: Policy,
+    bad_limit: bool,
+}
+
+macro_rules! setter {
+    ($(#[$doc:meta])* $name:ident: $ty:ty) => {
+        $(#[$doc])*
+        pub fn $name(mut self, value: $ty) -> Self {
+            self.policy.$name = value;
+            self
+        }
+    };
+}
+
+impl PolicyBuilder {
+    setter!(
+        /// `false` turns loginguard off (default `true`).
+        enabled: bool
+    );
+    setter!(
+        /// Failures older than this are forgotten (default `None`: never), a
+        /// true sliding window.
+        failure_window: Option<Duration>
+    );
+    setter!(
+        /// Which fields identify an attacker (default `[ip]`).
+        lockout_parameters: Vec<Criterion>
+    );
+    setter!(
+        /// A successful login clears the key's failures (default `false`).
+        reset_on_success: bool
+    );
+    setter!(
+        /// A refused attempt during a lock counts and restarts the cool-off
+        /// (default `true`).
+        reset_cool_off_on_failure_during_lockout: bool
+    );
+    setter!(
+        /// `false`: monitor only (default `true`).
+        lock_out_at_failure: bool
+    );
+    setter!(
+        /// IPs/CIDRs never locked.
+        allow_list: Vec<IpNet>
+    );
+    setter!(
+        /// IPs/CIDRs always refused.
+        deny_list: Vec<IpNet>
+    );
+    setter!(
+        /// Refuse every IP not allow-listed (default `false`).
+        only_allow_listed: bool
+    );
+    setter!(
+        /// Never refuse GET requests (default `false`).
+        never_lockout_get: bool
+    );
+    setter!(
+        /// ⚠️ Proxies whose `Forwarded`/`X-Forwarded-For`/`X-Real-IP` headers
+        /// are believed. Leave empty unless every request passes through
+        /// these proxies, or an attacker can choose the IP they are counted as.
+        trusted_proxies: Vec<IpNet>
+    );
+    setter!(
+        /// Group IPv6 clients by this prefix length, e.g. 64 (default 128).
+        ipv6_prefix: u8
+    );
+    setter!(
+        /// Form or JSON field holding the username (default `username`).
+        username_field: String
+    );
+    setter!(
+        /// Case-fold usernames (default `false`).
+        username_case_insensitive: bool
+    );
+    setter!(
+        /// Longest accepted username in characters (default 256).
+        username_max_length: usize
+    );
+    setter!(
+        /// Largest body read to find the username, in bytes (default 65536).
+        body_limit: usize
+    );
+    setter!(
+        /// HTTP status of the lockout response (default 429).
+        lockout_status: u16
+    );
+    setter!(
+        /// Redirect locked-out clients here (default none).
+        lockout_url: Option<String>
+    );
+    setter!(
+        /// Message for a lock without an end.
+        lockout_message: String
+    );
+    setter!(
+        /// Message for a lock with a cool-off; `{retry_after}` becomes the wait.
+        lockout_message_cool_off: String
+    );
+    setter!(
+        /// Fail closed (`Deny`, default) or open (`Allow`) when the store fails.
+        on_store_error: OnStoreError
+    );
+    setter!(
+        /// Scope name: separate scopes count separately (default `login`).
+        scope: String
+    );
+    setter!(
+        /// Keep the access log (default `true`).
+        access_log: bool
+    );
+    setter!(
+        /// Keep the failure log (default `true`).
+        failure_log: bool
+    );
+    setter!(
+        /// Delete audit entries older than this (default: keep).
+        log_retention: Option<Duration>
+    );
+    setter!(
+        /// Cap failure-log rows per username (default: none).
+        log_max_failures_per_user: Option<u32>
+    );
+    setter!(
+        /// Fields never logged or stored (default `["password"]`).
+        sensitive_fields: Vec<String>
+    );
+
+    /// Failures per key before it is locked (default 3). `0` is refused by
+    /// [`build`](Self::build).
+    pub fn failure_limit(mut self, n: u32) -> Self {
+        match NonZeroU32::new(n) {
+            Some(n) => self.policy.failure_limit = n,
+            None => self.bad_limit = true,
+        }
+        self
+    }
+
+    /// How long a lock lasts (default: until an administrator resets it).
+    pub fn cool_off(mut self, d: Duration) -> Self {
+        self.policy.cool_off = Some(d);
+        self
+    }
+
+    /// Locks last until reset (the default).
+    pub fn no_cool_off(mut self) -> Self {
+        self.policy.cool_off = None;
+        self
+    }
+
+    /// Progressive cool-off: each further lock of a key lasts `multiplier`
+    /// times longer, up to `max` (defaults 1 and none).
+    pub fn cool_off_progression(mut self, multiplier: f64, max: Option<Duration>) -> Self {
+        self.policy.cool_off_multiplier = multiplier;
+        self.policy.cool_off_max = max;
+        self
+    }
+
+    pub(crate) fn peek(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Checks every value and returns the policy.
+    pub fn build(self) -> Result<Policy, PolicyError> {
+        let p = self.policy;
+        if self.bad_limit {
+            return Err(PolicyError::invalid(
+                "failure_limit",
+                0,
+                "a whole number of at least 1",
+            ));
+        }
+        if !p.cool_off_multiplier.is_finite() || p.cool_off_multiplier < 1.0 {
+            return Err(PolicyError::invalid(
+                "cool_off_multiplier",
+                p.cool_off_multiplier,
+                "a number of at least 1.0 (1.0: every lock lasts `cool_off`)",
+            ));
+        }
+        for (key, d) in [
+            ("cool_off", p.cool_off),
+            ("cool_off_max", p.cool_off_max),
+            ("failure_window", p.failure_window),
+        ] {
+            if d == Some(Duration::ZERO) {
+                return Err(PolicyError::invalid(
+                    key,
+                    "0s",
+                    "a positive duration like \"90s\", \"15m\", \"2h\", or no value",
+                ));
+            }
+        }
+        if p.lockout_parameters.is_empty()
+            || p.lockout_parameters.iter().any(|c| c.fields.is_empty())
+        {
+            return Err(PolicyError::invalid(
+                "lockout_parameters",
+                "[]",
+                "a non-empty list of \"ip\", \"username\", \"user_agent\" or lists of them, e.g. [\"ip\", [\"username\", \"ip\"]]",
+            ));
+        }
+        if p.ipv6_prefix == 0 || p.ipv6_prefix > 128 {
+            return Err(PolicyError::invalid(
+                "ipv6_prefix",
+                p.ipv6_prefix,
+                "a prefix length from 1 to 128",
+            ));
+        }
+        if p.username_field.trim().is_empty() {
+            return Err(PolicyError::invalid(
+                "username_field",
+                "\"\"",
+                "a non-empty field name",
+            ));
+        }
+        if p.username_max_length == 0 || p.username_max_length > 4096 {
+            return Err(PolicyError::invalid(
+                "username_max_length",
+                p.username_max_length,
+                "a length from 1 to 4096 characters",
+            ));
+        }
+        if p.body_limit < 64 || p.body_limit > 16 * 1024 * 1024 {
+            return Err(PolicyError::invalid(
+                "body_limit",
+                p.body_limit,
+                "a size in bytes from 64 to 16777216",
+            ));
+        }
+        if !(400..=599).contains(&p.lockout_status) {
+            return Err(PolicyError::invalid(
+                "lockout_status",
+                p.lockout_status,
+                "an HTTP error status from 400 to 599",
+            ));
+        }
+        if let Some(url) = &p.lockout_url {
+            if url.is_empty() || url.chars().any(|c| c.is_control() || c == ' ') {
+                return Err(PolicyError::invalid(
+                    "lockout_url",
+                    format!("{url:?}"),
+                    "a path or URL without spaces, e.g. \"/locked\"",
+                ));
+            }
+        }
+        if p.scope.is_empty()
+            || p.scope.len() > 64
+            || !p
+                .scope
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(PolicyError::invalid(
+                "scope",
+                format!("{:?}", p.scope),
+                "1 to 64 characters of letters, digits, '-', '_' or '.'",
+            ));
+        }
+        if p.log_max_failures_per_user == Some(0) {
+            return Err(PolicyError::invalid(
+                "log_max_failures_per_user",
+                0,
+                "a whole number of at least 1, or no value for no cap",
+            ));
+        }
+        Ok(p)
+    }
+}
+
+mod opt_duration {
+    use std::time::Duration;
+
+    pub(super) fn serialize<S: serde::Serializer>(
+        d: &Option<Duration>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_some(&humantime::format_duration(*d).to_string()),
+            None => s.serialize_none(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_design() {
+        let p = Policy::default();
+        assert_eq!(p.failure_limit.get(), 3);
+        assert_eq!(p.cool_off, None);
+        assert_eq!(p.lockout_parameters, vec![Criterion::one(Field::Ip)]);
+        assert!(!p.reset_on_success);
+        assert!(p.reset_cool_off_on_failure_during_lockout);
+        assert_eq!(p.lockout_status, 429);
+        assert_eq!(p.on_store_error, OnStoreError::Deny);
+    }
+
+    #[test]
+    fn zero_limit_is_refused_with_its_key() {
+        let err = Policy::builder().failure_limit(0).build().unwrap_err();
+        assert!(err.to_string().contains("failure_limit"), "{err}");
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("15m"), Some(Duration::from_secs(900)));
+        assert_eq!(parse_duration("2h"), Some(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("90s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("90"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("30d"), Some(Duration::from_secs(30 * 86400)));
+        assert_eq!(parse_duration("soon"), None);
+    }
+
+    #[test]
+    fn lockout_message_names_the_wait() {
+        let p = Policy::default();
+        assert!(p
+            .lockout_message_for(Some(Duration::from_secs(3_900)))
+            .contains("1 hour 5 minutes"));
+        assert!(p.lockout_message_for(None).contains("administrator"));
+    }
+}

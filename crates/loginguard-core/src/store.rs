@@ -1,0 +1,246 @@
+//! The `Store` trait: where failure counts and locks live.
+//!
+//! One implementation per backend crate (memory here; SQLite, PostgreSQL and
+//! Redis in their own crates). Every method is one atomic step, even with
+//! many app servers sharing the store: the per-key rules are the pure
+//! functions of [`record`](crate::record), run inside one statement,
+//! transaction or script.
+
+use std::fmt;
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+
+use crate::audit::AuditLog;
+use crate::key::{Key, KeyFilter};
+use crate::record::{KeyVerdict, Limits, Release};
+
+/// A fault in a store: the store could not answer. A lockout is never an
+/// error; it is a [`KeyVerdict::Locked`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The store could not be reached (connection refused, timed out, pool
+    /// exhausted). Usually transient.
+    #[error("store unreachable: {message}")]
+    Unavailable {
+        /// What failed, in words.
+        message: String,
+        /// The driver's error.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    /// The database schema is older than this build expects.
+    #[error("schema out of date (database at version {found}, this build needs {expected}): run `loginguard migrate`")]
+    SchemaOutdated {
+        /// The version found in the database.
+        found: i64,
+        /// The version this build needs.
+        expected: i64,
+    },
+    /// The database schema is newer than this build understands.
+    #[error("schema version {found} is newer than this build supports ({expected}): upgrade loginguard")]
+    SchemaTooNew {
+        /// The version found in the database.
+        found: i64,
+        /// The newest version this build knows.
+        expected: i64,
+    },
+    /// The store does not offer this operation.
+    #[error("this store does not support {0}")]
+    Unsupported(&'static str),
+    /// The store's configuration is wrong (bad URL, bad prefix, bad path).
+    #[error("invalid store configuration: {0}")]
+    Config(String),
+    /// Stored data could not be read back.
+    #[error("corrupt store data: {0}")]
+    Corrupt(String),
+    /// Any other backend failure.
+    #[error("store backend error: {message}")]
+    Backend {
+        /// What failed, in words.
+        message: String,
+        /// The driver's error.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+}
+
+impl StoreError {
+    /// An [`StoreError::Unavailable`] wrapping a driver error.
+    pub fn unavailable(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> StoreError {
+        StoreError::Unavailable {
+            message: message.into(),
+            source: Some(Box::new(source)),
+        }
+    }
+
+    /// A [`StoreError::Backend`] wrapping a driver error.
+    pub fn backend(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> StoreError {
+        StoreError::Backend {
+            message: message.into(),
+            source: Some(Box::new(source)),
+        }
+    }
+}
+
+/// The state of one key, as listed for operators.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct KeyStatus {
+    /// The key.
+    pub key: Key,
+    /// Failures currently counted (inside the window).
+    pub failures: u32,
+    /// Whether a lock is in force now.
+    pub locked: bool,
+    /// When the lock ends; `None` while locked means until reset.
+    pub locked_until: Option<SystemTime>,
+    /// How many times the key has been locked.
+    pub lock_count: u32,
+    /// The last attempt on the key.
+    pub last_attempt: SystemTime,
+}
+
+impl KeyStatus {
+    /// Builds a status.
+    pub fn new(
+        key: Key,
+        failures: u32,
+        locked: bool,
+        locked_until: Option<SystemTime>,
+        lock_count: u32,
+        last_attempt: SystemTime,
+    ) -> KeyStatus {
+        KeyStatus {
+            key,
+            failures,
+            locked,
+            locked_until,
+            lock_count,
+            last_attempt,
+        }
+    }
+}
+
+/// Which keys to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ListQuery {
+    /// Only keys matching this filter.
+    pub filter: KeyFilter,
+    /// Only keys locked now.
+    pub locked_only: bool,
+    /// At most this many (most recent attempt first).
+    pub limit: Option<usize>,
+}
+
+impl ListQuery {
+    /// Every key with failures or a lock.
+    pub fn all() -> ListQuery {
+        ListQuery::default()
+    }
+
+    /// Sets the filter.
+    #[must_use]
+    pub fn filter(mut self, filter: KeyFilter) -> ListQuery {
+        self.filter = filter;
+        self
+    }
+
+    /// Only locked keys.
+    #[must_use]
+    pub fn locked_only(mut self, on: bool) -> ListQuery {
+        self.locked_only = on;
+        self
+    }
+
+    /// At most `n` keys.
+    #[must_use]
+    pub fn limit(mut self, n: usize) -> ListQuery {
+        self.limit = Some(n);
+        self
+    }
+}
+
+/// What a store says about itself for `loginguard check`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoreHealth {
+    /// A short description (`memory`, `sqlite:///path`, `redis://host:6379/0`, never a password).
+    pub description: String,
+    /// Migrations known to this build but not applied yet.
+    pub pending_migrations: Vec<String>,
+    /// Anything else the operator should know.
+    pub notes: Vec<String>,
+}
+
+impl StoreHealth {
+    /// A healthy store with nothing pending.
+    pub fn ok(description: impl Into<String>) -> StoreHealth {
+        StoreHealth {
+            description: description.into(),
+            pending_migrations: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+}
+
+/// Where failure counts and locks live; one implementation per backend.
+///
+/// Every method is one atomic step, even with many app servers sharing the
+/// store. Stores apply [`record::begin`](crate::record::begin) and
+/// [`record::release`](crate::record::release) (or an exact equivalent) to
+/// the key's record. The shared suite in `loginguard-store-tests` checks
+/// every implementation against these rules.
+#[async_trait]
+pub trait Store: fmt::Debug + Send + Sync + 'static {
+    /// If `key` is locked, say so (counting the attempt when
+    /// `limits.count_during_lockout`). Otherwise count one attempt, and lock
+    /// the key when that count reaches `limits.failure_limit`.
+    async fn begin_attempt(
+        &self,
+        key: &Key,
+        limits: &Limits,
+        now: SystemTime,
+    ) -> Result<KeyVerdict, StoreError>;
+
+    /// Settles an attempt that `begin_attempt` allowed: the password was
+    /// right, or the attempt was refused on another of its keys.
+    async fn release(
+        &self,
+        key: &Key,
+        release: &Release,
+        limits: &Limits,
+        now: SystemTime,
+    ) -> Result<(), StoreError>;
+
+    /// Clears every key matching `filter`; returns how many were cleared.
+    async fn reset(&self, filter: &KeyFilter) -> Result<u64, StoreError>;
+
+    /// Keys with failures or locks, most recent attempt first.
+    async fn list(&self, query: &ListQuery, now: SystemTime)
+        -> Result<Vec<KeyStatus>, StoreError>;
+
+    /// Deletes records that can no longer change a verdict; returns how many.
+    async fn purge_expired(&self, now: SystemTime) -> Result<u64, StoreError>;
+
+    /// Creates or upgrades tables; stores without a schema keep this default.
+    async fn migrate(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Reachability and schema state, for `loginguard check`.
+    async fn health(&self) -> Result<StoreHealth, StoreError>;
+
+    /// The audit log kept beside the counters, if this store has one.
+    fn audit(&self) -> Option<&dyn AuditLog> {
+        None
+    }
+}
