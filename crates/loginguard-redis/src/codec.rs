@@ -1,0 +1,117 @@
+//! Redis key names and the record format shared with the Lua scripts.
+//!
+//! A lockout key with id `login/ip=10.0.0.1` under prefix `loginguard` is
+//! the Redis key `loginguard:{login/ip=10.0.0.1}`: the whole id is the hash
+//! tag (ids never contain `{` or `}`), so its record has one slot. The value
+//! is `1|locked|until|lock_count|updated_at|expires_at|f1,f2,…` (times in
+//! ms since the epoch, empty for none), written only by `record.lua`.
+
+use loginguard_core::record::KeyRecord;
+
+/// The Redis key of a lockout key id.
+pub(crate) fn redis_key(prefix: &str, id: &str) -> String {
+    let mut key = String::with_capacity(prefix.len() + id.len() + 3);
+    key.push_str(prefix);
+    key.push_str(":{");
+    key.push_str(id);
+    key.push('}');
+    key
+}
+
+/// The lockout key id inside a Redis key of this prefix, if it is one.
+pub(crate) fn key_id<'a>(prefix: &str, redis_key: &'a str) -> Option<&'a str> {
+    redis_key
+        .strip_prefix(prefix)?
+        .strip_prefix(":{")?
+        .strip_suffix('}')
+}
+
+/// A `SCAN … MATCH` pattern for every record of this prefix.
+pub(crate) fn scan_pattern(prefix: &str) -> String {
+    let mut pattern = String::with_capacity(prefix.len() + 4);
+    for c in prefix.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push_str(":{*");
+    pattern
+}
+
+/// A decoded record and when it expires (ms; `None`: never by itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Stored {
+    pub(crate) record: KeyRecord,
+    pub(crate) expires_at: Option<i64>,
+}
+
+/// Decodes a record value; `None` when it is not in the expected format.
+pub(crate) fn decode(value: &str) -> Option<Stored> {
+    let parts: Vec<&str> = value.split('|').collect();
+    let [version, locked, until, count, updated, expires, failures] = parts.as_slice() else {
+        return None;
+    };
+    if *version != "1" {
+        return None;
+    }
+    let opt = |s: &str| -> Option<Option<i64>> {
+        if s.is_empty() {
+            Some(None)
+        } else {
+            s.parse().ok().map(Some)
+        }
+    };
+    let failures = if failures.is_empty() {
+        Vec::new()
+    } else {
+        failures
+            .split(',')
+            .map(|t| t.parse().ok())
+            .collect::<Option<Vec<i64>>>()?
+    };
+    Some(Stored {
+        record: KeyRecord {
+            failures,
+            locked: *locked == "1",
+            locked_until: opt(until)?,
+            lock_count: count.parse().ok()?,
+            updated_at: updated.parse().ok()?,
+        },
+        expires_at: opt(expires)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_names_round_trip() {
+        let k = redis_key("lg", "login/username=a%7Bb");
+        assert_eq!(k, "lg:{login/username=a%7Bb}");
+        assert_eq!(key_id("lg", &k), Some("login/username=a%7Bb"));
+        assert_eq!(key_id("lgx", &k), None);
+        assert_eq!(key_id("l", &k), None);
+    }
+
+    #[test]
+    fn scan_patterns_escape_glob_characters() {
+        assert_eq!(scan_pattern("a*b?[c]"), "a\\*b\\?\\[c\\]:{*");
+    }
+
+    #[test]
+    fn records_decode() {
+        let s = decode("1|1|1700000060000|2|1700000000000||1699999999000,1700000000000").unwrap();
+        assert!(s.record.locked);
+        assert_eq!(s.record.locked_until, Some(1_700_000_060_000));
+        assert_eq!(s.record.lock_count, 2);
+        assert_eq!(s.record.failures, vec![1_699_999_999_000, 1_700_000_000_000]);
+        assert_eq!(s.expires_at, None);
+        let s = decode("1|0||0|5|15|").unwrap();
+        assert!(s.record.failures.is_empty());
+        assert_eq!(s.expires_at, Some(15));
+        assert!(decode("2|0||0|5|15|").is_none());
+        assert!(decode("1|0|x|0|5|15|").is_none());
+    }
+}

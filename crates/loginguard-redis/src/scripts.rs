@@ -1,0 +1,29 @@
+//! The Lua scripts: `record.lua` (the rules of `loginguard_core::record`)
+//! joined with the entry point of each step.
+
+use redis::Script;
+
+/// The scripts, hashed once per store.
+#[derive(Debug)]
+pub(crate) struct Scripts {
+    /// `record::begin` on one key.
+    pub(crate) begin: Script,
+    /// `record::release` on one key.
+    pub(crate) release: Script,
+    /// Deletes one record if it has expired.
+    pub(crate) purge: Script,
+}
+
+impl Scripts {
+    pub(crate) fn new() -> Scripts {
+        Scripts {
+            begin: Script::new(concat!(include_str!("record.lua"), "\n", include_str!("begin.lua"))),
+            release: Script::new(concat!(
+                include_str!("record.lua"),
+                "\n",
+                include_str!("release.lua")
+            )),
+            purge: Script::new(concat!(include_str!("record.lua"), "\n", include_str!("purge.lua"))),
+        }
+    }
+}

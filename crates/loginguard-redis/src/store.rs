@@ -1,0 +1,439 @@
+//! `RedisStore`: the [`Store`] implementation.
+
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use loginguard_core::record::{duration_ms, from_ms, to_ms, KeyVerdict, Limits, Release};
+use loginguard_core::{Config, Key, KeyFilter, KeyStatus, ListQuery, Store, StoreError, StoreHealth};
+use redis::Value;
+
+use crate::codec::{self, Stored};
+use crate::conn::{bounded, Conn, Node};
+use crate::error::RedisStoreError;
+use crate::options::RedisOptions;
+use crate::scripts::Scripts;
+use crate::target::Target;
+
+/// Keys fetched per `SCAN` step and commands per pipeline in admin walks.
+const BATCH: usize = 500;
+
+/// A [`Store`] in Redis (single node or Cluster); see the crate docs.
+pub struct RedisStore {
+    conn: Conn,
+    target: Target,
+    description: String,
+    prefix: String,
+    timeout: Duration,
+    retention: Duration,
+    scripts: Scripts,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("target", &self.description)
+            .field("prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .field("retention", &self.retention)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisStore {
+    /// Connects to the server or Cluster named by `url` (see
+    /// [`Target`] for the forms), waiting at most `options.timeout`.
+    pub async fn connect(url: &str, options: RedisOptions) -> Result<RedisStore, StoreError> {
+        options.check()?;
+        let (target, retention) = Target::parse(url)?;
+        let retention = retention.unwrap_or(options.retention);
+        let conn = Conn::connect(&target, options.timeout).await?;
+        Ok(RedisStore {
+            conn,
+            description: target.description(),
+            target,
+            prefix: options.prefix,
+            timeout: options.timeout,
+            retention,
+            scripts: Scripts::new(),
+        })
+    }
+
+    /// Connects to `config.store` with `store_prefix` and `store_timeout`.
+    pub async fn from_config(config: &Config) -> Result<RedisStore, StoreError> {
+        RedisStore::connect(&config.store, RedisOptions::from_config(config)).await
+    }
+
+    /// The key prefix.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// Whether this store talks to a Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        self.target.is_cluster()
+    }
+
+    /// How long records that never expire by themselves are kept.
+    pub fn retention(&self) -> Duration {
+        self.retention
+    }
+
+    /// The Redis key holding `key`'s record: `{prefix}:{<key id>}`.
+    pub fn redis_key(&self, key: &Key) -> String {
+        codec::redis_key(&self.prefix, key.id())
+    }
+
+    fn args(&self, limits: &Limits, now: i64) -> [String; 9] {
+        let opt = |d: Option<Duration>| d.map(|d| duration_ms(d).to_string()).unwrap_or_default();
+        [
+            now.to_string(),
+            limits.failure_limit.to_string(),
+            opt(limits.failure_window),
+            opt(limits.cool_off),
+            limits.cool_off_multiplier.to_string(),
+            opt(limits.cool_off_max),
+            u8::from(limits.count_during_lockout).to_string(),
+            u8::from(limits.lock_out).to_string(),
+            duration_ms(self.retention).max(1).to_string(),
+        ]
+    }
+
+    async fn run<T>(
+        &self,
+        command: &'static str,
+        fut: impl std::future::Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, RedisStoreError> {
+        bounded(self.timeout, command, &self.description, fut).await
+    }
+
+    /// Every Redis key of this prefix, with the node that holds it.
+    async fn scan_keys(&self) -> Result<Vec<(Node, String)>, RedisStoreError> {
+        let nodes = self.run("CLUSTER SLOTS", self.conn.nodes()).await?;
+        let pattern = codec::scan_pattern(&self.prefix);
+        let mut out = Vec::new();
+        for node in nodes {
+            let mut cursor = 0u64;
+            loop {
+                let mut cmd = redis::cmd("SCAN");
+                cmd.arg(cursor).arg("MATCH").arg(&pattern).arg("COUNT").arg(BATCH);
+                let (next, keys): (u64, Vec<String>) =
+                    self.run("SCAN", self.conn.query_node(&node, cmd)).await?;
+                out.extend(keys.into_iter().map(|k| (node.clone(), k)));
+                if next == 0 {
+                    break;
+                }
+                cursor = next;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every record of this prefix, decoded (keys gone meanwhile are skipped).
+    async fn records(&self) -> Result<Vec<(Node, String, Stored)>, RedisStoreError> {
+        let keys = self.scan_keys().await?;
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(BATCH) {
+            for (node, group) in group_by_node(chunk) {
+                let mut pipe = redis::pipe();
+                for key in &group {
+                    pipe.cmd("GET").arg(*key);
+                }
+                let values = self.run("GET", self.conn.pipe_node(&node, pipe)).await?;
+                for (key, value) in group.into_iter().zip(values) {
+                    let text = match value {
+                        Value::Nil => continue,
+                        Value::BulkString(b) => String::from_utf8(b).ok(),
+                        Value::SimpleString(s) => Some(s),
+                        _ => None,
+                    };
+                    match text.as_deref().and_then(codec::decode) {
+                        Some(stored) => out.push((node.clone(), key.to_owned(), stored)),
+                        None => tracing::warn!(
+                            target: "loginguard",
+                            key,
+                            "skipping a Redis key under the loginguard prefix that holds no loginguard record"
+                        ),
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Sums the integer replies of a pipeline per node.
+    async fn sum_per_node(
+        &self,
+        command: &'static str,
+        batches: Vec<(Node, redis::Pipeline)>,
+        skip_first: bool,
+    ) -> Result<u64, RedisStoreError> {
+        let mut total = 0u64;
+        for (node, pipe) in batches {
+            let values = self.run(command, self.conn.pipe_node(&node, pipe)).await?;
+            for value in values.into_iter().skip(usize::from(skip_first)) {
+                match value {
+                    Value::Int(n) => total += u64::try_from(n).unwrap_or(0),
+                    Value::ServerError(e) => {
+                        return Err(RedisStoreError::Command {
+                            command,
+                            source: e.into(),
+                        })
+                    }
+                    other => {
+                        return Err(RedisStoreError::Reply(format!(
+                            "{command} answered {other:?}"
+                        )))
+                    }
+                }
+            }
+        }
+        Ok(total)
+    }
+}
+
+fn group_by_node(chunk: &[(Node, String)]) -> Vec<(Node, Vec<&str>)> {
+    let mut groups: Vec<(Node, Vec<&str>)> = Vec::new();
+    for (node, key) in chunk {
+        match groups.iter_mut().find(|(n, _)| n == node) {
+            Some((_, keys)) => keys.push(key),
+            None => groups.push((node.clone(), vec![key])),
+        }
+    }
+    groups
+}
+
+fn verdict(reply: &[i64]) -> Result<KeyVerdict, RedisStoreError> {
+    let [allowed, failures, remaining, locks, has_until, until] = reply else {
+        return Err(RedisStoreError::Reply(format!(
+            "begin script answered {reply:?}"
+        )));
+    };
+    let count = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);
+    let until = (*has_until == 1).then_some(*until);
+    Ok(if *allowed == 1 {
+        KeyVerdict::Allowed {
+            failures: count(*failures),
+            remaining: count(*remaining),
+            locks_on_failure: *locks == 1,
+            until,
+        }
+    } else {
+        KeyVerdict::Locked {
+            until,
+            failures: count(*failures),
+        }
+    })
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    async fn begin_attempt(
+        &self,
+        key: &Key,
+        limits: &Limits,
+        now: SystemTime,
+    ) -> Result<KeyVerdict, StoreError> {
+        let mut inv = self.scripts.begin.prepare_invoke();
+        inv.key(self.redis_key(key));
+        for arg in self.args(limits, to_ms(now)) {
+            inv.arg(arg);
+        }
+        let reply: Vec<i64> = self.run("begin script", self.conn.invoke(&inv)).await?;
+        Ok(verdict(&reply)?)
+    }
+
+    async fn release(
+        &self,
+        key: &Key,
+        release: &Release,
+        limits: &Limits,
+        now: SystemTime,
+    ) -> Result<(), StoreError> {
+        let mut inv = self.scripts.release.prepare_invoke();
+        inv.key(self.redis_key(key));
+        for arg in self.args(limits, to_ms(now)) {
+            inv.arg(arg);
+        }
+        inv.arg(u8::from(release.reset))
+            .arg(release.attempt_time)
+            .arg(u8::from(release.undo_lock));
+        let _: i64 = self.run("release script", self.conn.invoke(&inv)).await?;
+        Ok(())
+    }
+
+    async fn reset(&self, filter: &KeyFilter) -> Result<u64, StoreError> {
+        let keys = self.scan_keys().await?;
+        let hits: Vec<(Node, String)> = keys
+            .into_iter()
+            .filter(|(_, k)| {
+                codec::key_id(&self.prefix, k)
+                    .and_then(|id| Key::parse(id).ok())
+                    .is_some_and(|key| filter.matches(&key))
+            })
+            .collect();
+        let mut batches = Vec::new();
+        for chunk in hits.chunks(BATCH) {
+            for (node, group) in group_by_node(chunk) {
+                let mut pipe = redis::pipe();
+                for key in group {
+                    pipe.cmd("DEL").arg(key);
+                }
+                batches.push((node, pipe));
+            }
+        }
+        Ok(self.sum_per_node("DEL", batches, false).await?)
+    }
+
+    async fn list(
+        &self,
+        query: &ListQuery,
+        now: SystemTime,
+    ) -> Result<Vec<KeyStatus>, StoreError> {
+        let now_ms = to_ms(now);
+        let mut out = Vec::new();
+        for (_, redis_key, stored) in self.records().await? {
+            let rec = &stored.record;
+            let locked = rec.lock_active(now_ms);
+            if query.locked_only && !locked {
+                continue;
+            }
+            // As in the memory store: failures are not windowed here (the
+            // store does not know the reader's window); expired records are
+            // left out.
+            let failures = u32::try_from(rec.failures.len()).unwrap_or(u32::MAX);
+            if !locked && (failures == 0 || stored.expires_at.is_some_and(|e| e <= now_ms)) {
+                continue;
+            }
+            let Some(key) = codec::key_id(&self.prefix, &redis_key).and_then(|id| Key::parse(id).ok())
+            else {
+                continue;
+            };
+            if !query.filter.matches(&key) {
+                continue;
+            }
+            out.push(KeyStatus::new(
+                key,
+                failures,
+                locked,
+                if locked { rec.locked_until.map(from_ms) } else { None },
+                rec.lock_count,
+                from_ms(rec.updated_at),
+            ));
+        }
+        out.sort_by(|a, b| b.last_attempt.cmp(&a.last_attempt));
+        if let Some(limit) = query.limit {
+            out.truncate(limit);
+        }
+        Ok(out)
+    }
+
+    async fn purge_expired(&self, now: SystemTime) -> Result<u64, StoreError> {
+        let now_ms = to_ms(now);
+        let expired: Vec<(Node, String)> = self
+            .records()
+            .await?
+            .into_iter()
+            .filter(|(_, _, s)| s.expires_at.is_some_and(|e| e <= now_ms))
+            .map(|(node, key, _)| (node, key))
+            .collect();
+        let mut batches = Vec::new();
+        for chunk in expired.chunks(BATCH) {
+            for (node, group) in group_by_node(chunk) {
+                // Checked again inside the script: a record written since
+                // it was read is kept.
+                let mut pipe = redis::pipe();
+                pipe.load_script(&self.scripts.purge);
+                for key in group {
+                    let mut inv = self.scripts.purge.prepare_invoke();
+                    inv.key(key).arg(now_ms);
+                    pipe.invoke_script(&inv);
+                }
+                batches.push((node, pipe));
+            }
+        }
+        Ok(self.sum_per_node("purge script", batches, true).await?)
+    }
+
+    async fn health(&self) -> Result<StoreHealth, StoreError> {
+        let mut health = StoreHealth::ok(self.description.clone());
+        let info: String = self
+            .run("INFO", self.conn.query(redis::cmd("INFO").arg("server")))
+            .await?;
+        let version = info
+            .lines()
+            .find_map(|l| l.strip_prefix("redis_version:"))
+            .unwrap_or("unknown")
+            .trim()
+            .to_owned();
+        health.notes.push(format!("Redis {version}"));
+        if self.is_cluster() {
+            let nodes = self.run("CLUSTER SLOTS", self.conn.nodes()).await?;
+            let state: String = self
+                .run("CLUSTER INFO", self.conn.query(redis::cmd("CLUSTER").arg("INFO")))
+                .await?;
+            let state = state
+                .lines()
+                .find_map(|l| l.strip_prefix("cluster_state:"))
+                .unwrap_or("unknown")
+                .trim()
+                .to_owned();
+            let names: Vec<String> = nodes.iter().map(ToString::to_string).collect();
+            health.notes.push(format!(
+                "Cluster state {state}, {} primaries: {}",
+                names.len(),
+                names.join(", ")
+            ));
+            if state != "ok" {
+                health
+                    .notes
+                    .push("the Cluster is not ok: some keys may be unreachable".to_owned());
+            }
+        }
+        health.notes.push(format!(
+            "key prefix {:?}; records that never expire by themselves are kept {} after their last write",
+            self.prefix,
+            humanize(self.retention)
+        ));
+        health
+            .notes
+            .push("no audit log in Redis: keep it in PostgreSQL or SQLite if you need one".to_owned());
+        Ok(health)
+    }
+}
+
+fn humanize(d: Duration) -> String {
+    let s = d.as_secs();
+    if s % 86_400 == 0 {
+        format!("{}d", s / 86_400)
+    } else if s % 3_600 == 0 {
+        format!("{}h", s / 3_600)
+    } else {
+        format!("{s}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn script_replies_become_verdicts() {
+        assert_eq!(
+            verdict(&[1, 3, 0, 1, 1, 42]).unwrap(),
+            KeyVerdict::Allowed {
+                failures: 3,
+                remaining: 0,
+                locks_on_failure: true,
+                until: Some(42)
+            }
+        );
+        assert_eq!(
+            verdict(&[0, 2, 0, 0, 0, 0]).unwrap(),
+            KeyVerdict::Locked {
+                until: None,
+                failures: 2
+            }
+        );
+        assert!(verdict(&[1, 2]).is_err());
+    }
+}
