@@ -1,0 +1,306 @@
+//! loginguard-sqlite: the embedded default store, one SQLite file holding
+//! the lockout counters and the audit logs.
+//!
+//! - [`SqliteStore`] implements [`Store`](loginguard_core::Store) and
+//!   [`AuditLog`](loginguard_core::AuditLog) (returned by `Store::audit`).
+//! - Versioned migrations live in `migrations/` and are embedded in the
+//!   binary. Opening a database whose schema is older than this build fails
+//!   with [`StoreError::SchemaOutdated`] ("run `loginguard migrate`") unless
+//!   [`SqliteStoreBuilder::auto_migrate`] is on; a newer schema fails with
+//!   [`StoreError::SchemaTooNew`].
+//! - Every write goes through one connection that applies queued writes in
+//!   batches, one `BEGIN IMMEDIATE` transaction each, answering callers
+//!   only after the commit (see [`SqliteStoreBuilder`] for the durability
+//!   settings). Reads use a small pool of their own.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), loginguard_core::StoreError> {
+//! use std::sync::Arc;
+//! use loginguard_core::{Guard, Policy};
+//! use loginguard_sqlite::SqliteStore;
+//!
+//! let store = SqliteStore::builder("loginguard.db").auto_migrate(true).open().await?;
+//! let guard = Guard::new(Policy::default(), Arc::new(store));
+//! # let _ = guard;
+//! # Ok(()) }
+//! ```
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+
+mod codec;
+mod error;
+mod queries;
+mod schema;
+mod store;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use loginguard_core::StoreError;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{ConnectOptions, SqliteConnection};
+
+pub use error::SqliteError;
+pub use sqlx;
+
+use crate::schema::SchemaState;
+use crate::writer::Writer;
+
+/// The default wait for another process's write lock before giving up.
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The default number of read connections.
+pub const DEFAULT_READ_CONNECTIONS: u32 = 4;
+
+/// A [`Store`](loginguard_core::Store) in one SQLite database file.
+///
+/// Cheap to clone: clones share the connections. Two `SqliteStore`s opened
+/// on the same file (in one process or several) stay exact: SQLite's write
+/// lock serialises them.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    writer: Writer,
+    /// `None` for an in-memory database, which has only the write connection.
+    readers: Option<SqlitePool>,
+    description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Location {
+    File(PathBuf),
+    Memory,
+}
+
+/// Opens a [`SqliteStore`]; made by [`SqliteStore::builder`],
+/// [`SqliteStore::in_memory`] or [`SqliteStore::from_url`].
+///
+/// The database runs in WAL mode with `synchronous = NORMAL`: a commit is
+/// written to the write-ahead log before the caller is answered, so a crash
+/// of the process (even `kill -9`) loses nothing that was acknowledged;
+/// only a power cut or an operating-system crash can lose the last
+/// commits, which WAL mode keeps consistent. That is the usual trade for a
+/// counter store: `FULL` would add an `fsync` to every commit.
+#[derive(Debug, Clone)]
+#[must_use = "call `open()` to open the store"]
+pub struct SqliteStoreBuilder {
+    location: Location,
+    create_if_missing: bool,
+    auto_migrate: bool,
+    check_schema: bool,
+    busy_timeout: Duration,
+    read_connections: u32,
+}
+
+impl SqliteStoreBuilder {
+    fn new(location: Location) -> SqliteStoreBuilder {
+        SqliteStoreBuilder {
+            location,
+            create_if_missing: false,
+            auto_migrate: false,
+            check_schema: true,
+            busy_timeout: DEFAULT_BUSY_TIMEOUT,
+            read_connections: DEFAULT_READ_CONNECTIONS,
+        }
+    }
+
+    /// Creates the database file when it does not exist (default `false`;
+    /// [`auto_migrate`](Self::auto_migrate) implies it).
+    pub fn create_if_missing(mut self, on: bool) -> Self {
+        self.create_if_missing = on;
+        self
+    }
+
+    /// Applies pending migrations when opening (default `false`: a database
+    /// with pending migrations is refused with "run `loginguard migrate`").
+    /// An in-memory database is always migrated.
+    pub fn auto_migrate(mut self, on: bool) -> Self {
+        self.auto_migrate = on;
+        self
+    }
+
+    /// Refuses a database with pending migrations (default `true`). Turn it
+    /// off to open an old database in order to inspect or migrate it
+    /// (`loginguard check`, `loginguard migrate`). A schema newer than this
+    /// build is refused either way.
+    pub fn check_schema(mut self, on: bool) -> Self {
+        self.check_schema = on;
+        self
+    }
+
+    /// How long to wait for another process's write lock (default 5s);
+    /// after that the call fails with [`StoreError::Unavailable`].
+    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = timeout;
+        self
+    }
+
+    /// How many connections serve reads (`list`, log queries; default 4, at least 1).
+    pub fn read_connections(mut self, n: u32) -> Self {
+        self.read_connections = n.max(1);
+        self
+    }
+
+    fn connect_options(&self, create: bool) -> SqliteConnectOptions {
+        let options = match &self.location {
+            Location::File(path) => SqliteConnectOptions::new()
+                .filename(path)
+                .create_if_missing(create)
+                .journal_mode(SqliteJournalMode::Wal),
+            Location::Memory => SqliteConnectOptions::new().in_memory(true),
+        };
+        options
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(self.busy_timeout)
+            .foreign_keys(false)
+            .pragma("temp_store", "memory")
+            // sqlx's per-statement logs would flood an application's debug
+            // output; store faults are reported through `StoreError`.
+            .disable_statement_logging()
+    }
+
+    /// Opens the store: connects, checks the schema (migrating it when
+    /// asked) and prepares the read pool.
+    pub async fn open(self) -> Result<SqliteStore, StoreError> {
+        let create = self.create_if_missing || self.auto_migrate;
+        let description = match &self.location {
+            Location::File(path) => {
+                if !create && !path.exists() {
+                    return Err(SqliteError::Missing {
+                        path: path.display().to_string(),
+                    }
+                    .into());
+                }
+                format!("sqlite://{}", path.display())
+            }
+            Location::Memory => "sqlite::memory:".to_owned(),
+        };
+        let options = self.connect_options(create);
+        let mut conn: SqliteConnection = options
+            .connect()
+            .await
+            .map_err(SqliteError::driver("opening the database"))?;
+        let state = schema::state(&mut conn).await?;
+        refuse_too_new(&state)?;
+        if !state.pending.is_empty() {
+            if self.auto_migrate || self.location == Location::Memory {
+                schema::MIGRATOR
+                    .run_direct(&mut conn)
+                    .await
+                    .map_err(SqliteError::from)?;
+                tracing::info!(target: "loginguard::sqlite", db = %description, migrations = ?state.pending, "applied migrations");
+            } else if self.check_schema {
+                return Err(StoreError::SchemaOutdated {
+                    found: state.found,
+                    expected: state.expected,
+                });
+            }
+        }
+        let readers = match &self.location {
+            Location::File(_) => Some(
+                SqlitePoolOptions::new()
+                    .max_connections(self.read_connections)
+                    .min_connections(0)
+                    .acquire_timeout(self.busy_timeout.max(Duration::from_secs(1)))
+                    .connect_lazy_with(self.connect_options(false)),
+            ),
+            Location::Memory => None,
+        };
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                writer: Writer::new(conn),
+                readers,
+                description,
+            }),
+        })
+    }
+}
+
+fn refuse_too_new(state: &SchemaState) -> Result<(), StoreError> {
+    if state.unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(StoreError::SchemaTooNew {
+            found: state.unknown.iter().copied().max().unwrap_or(state.found),
+            expected: state.expected,
+        })
+    }
+}
+
+impl SqliteStore {
+    /// A builder for the database file at `path` (relative to the working
+    /// directory, or absolute).
+    pub fn builder(path: impl AsRef<Path>) -> SqliteStoreBuilder {
+        SqliteStoreBuilder::new(Location::File(path.as_ref().to_path_buf()))
+    }
+
+    /// A builder for a private in-memory database (for tests; its state
+    /// dies with the store).
+    pub fn in_memory() -> SqliteStoreBuilder {
+        SqliteStoreBuilder::new(Location::Memory)
+    }
+
+    /// A builder from a `store` URL: `sqlite://path`, `sqlite:path`
+    /// (relative or absolute, e.g. `sqlite:///var/lib/app/lg.db`) or
+    /// `sqlite::memory:`.
+    ///
+    /// ```
+    /// use loginguard_sqlite::SqliteStore;
+    ///
+    /// assert!(SqliteStore::from_url("sqlite://loginguard.db").is_ok());
+    /// assert!(SqliteStore::from_url("sqlite::memory:").is_ok());
+    /// assert!(SqliteStore::from_url("postgres://db").is_err());
+    /// ```
+    pub fn from_url(url: &str) -> Result<SqliteStoreBuilder, StoreError> {
+        let bad = || {
+            StoreError::from(SqliteError::BadUrl {
+                url: url.to_owned(),
+            })
+        };
+        let rest = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .ok_or_else(bad)?;
+        if rest.contains('?') {
+            return Err(bad());
+        }
+        match rest {
+            "" => Err(bad()),
+            ":memory:" => Ok(SqliteStore::in_memory()),
+            path => Ok(SqliteStore::builder(path)),
+        }
+    }
+
+    /// Opens the database file at `path` with the default settings (it must
+    /// exist and be migrated).
+    pub async fn open(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
+        SqliteStore::builder(path).open().await
+    }
+
+    /// Migrations known to this build and not applied to the database yet.
+    pub async fn pending_migrations(&self) -> Result<Vec<String>, StoreError> {
+        let mut conn = self.inner.writer.lock().await;
+        Ok(schema::state(&mut conn).await?.pending)
+    }
+
+    /// The newest schema version this build knows.
+    pub fn schema_version() -> i64 {
+        SchemaState::latest()
+    }
+}
+
+impl FromStr for SqliteStoreBuilder {
+    type Err = StoreError;
+
+    fn from_str(url: &str) -> Result<Self, Self::Err> {
+        SqliteStore::from_url(url)
+    }
+}

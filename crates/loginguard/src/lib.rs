@@ -1,0 +1,39 @@
+//! loginguard: brute-force login protection for Rust web applications.
+//!
+//! This crate gathers the loginguard crates behind features, so an
+//! application adds one dependency:
+//!
+//! - everything of [`loginguard_core`] (the [`Policy`], the [`Guard`]
+//!   engine, the [`Store`] trait, the [`MemoryStore`]) re-exported at the
+//!   root;
+//! - `sqlite` (default): [`sqlite::SqliteStore`], the embedded store;
+//! - [`open_store`]: the store named by [`Config::store`], as the
+//!   `loginguard` command and the demo open it.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use loginguard::{open_store, Config, Guard};
+//!
+//! let config = Config::load(None)?; // loginguard.toml if present, then LOGINGUARD_* variables
+//! let store = open_store(&config).await?;
+//! let guard = Guard::new(config.policy.clone(), store);
+//! # let _ = guard;
+//! # Ok(()) }
+//! ```
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod open;
+
+#[doc(inline)]
+pub use loginguard_core::*;
+
+pub use open::{
+    accepted_store_forms, open_store, open_store_with, OpenMode, MEMORY_AUDIT_CAPACITY,
+};
+
+/// The SQLite store (feature `sqlite`).
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+#[doc(inline)]
+pub use loginguard_sqlite as sqlite;
