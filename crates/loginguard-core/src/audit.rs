@@ -162,7 +162,10 @@ impl LogQuery {
                 .username
                 .as_ref()
                 .is_none_or(|u| entry.username.as_ref() == Some(u))
-            && self.ip.as_ref().is_none_or(|ip| entry.ip.as_ref() == Some(ip))
+            && self
+                .ip
+                .as_ref()
+                .is_none_or(|ip| entry.ip.as_ref() == Some(ip))
             && self.since.is_none_or(|t| entry.time >= t)
     }
 }
@@ -197,8 +200,7 @@ impl LogRetention {
 #[async_trait]
 pub trait AuditLog: std::fmt::Debug + Send + Sync {
     /// Appends one entry, then enforces `retention` for its username.
-    async fn append(&self, entry: &AuditEntry, retention: &LogRetention)
-        -> Result<(), StoreError>;
+    async fn append(&self, entry: &AuditEntry, retention: &LogRetention) -> Result<(), StoreError>;
 
     /// Entries matching `query`, newest first.
     async fn query(&self, query: &LogQuery) -> Result<Vec<AuditEntry>, StoreError>;

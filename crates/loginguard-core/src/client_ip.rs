@@ -103,9 +103,7 @@ impl ClientIpResolver {
 /// IPv4-mapped IPv6 addresses become IPv4.
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
-        IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map_or(IpAddr::V6(v6), IpAddr::V4),
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
         v4 => v4,
     }
 }
@@ -176,7 +174,10 @@ mod tests {
             x_forwarded_for: vec!["9.9.9.9"],
             ..Default::default()
         };
-        assert_eq!(resolver().resolve(ip("10.0.0.1"), &h), ip("2001:db8:cafe::17"));
+        assert_eq!(
+            resolver().resolve(ip("10.0.0.1"), &h),
+            ip("2001:db8:cafe::17")
+        );
     }
 
     #[test]
@@ -190,14 +191,27 @@ mod tests {
 
     #[test]
     fn malformed_values_never_crash_or_help() {
-        for bad in ["", "garbage", "unknown", "999.1.1.1", "[::1", "a:b:c", "for=", &"9".repeat(10_000)] {
+        for bad in [
+            "",
+            "garbage",
+            "unknown",
+            "999.1.1.1",
+            "[::1",
+            "a:b:c",
+            "for=",
+            &"9".repeat(10_000),
+        ] {
             let h = ForwardingHeaders {
                 x_forwarded_for: vec![bad],
                 forwarded: vec![bad],
                 x_real_ip: vec![bad],
             };
             // Falls back to the last trusted hop: the peer.
-            assert_eq!(resolver().resolve(ip("10.0.0.1"), &h), ip("10.0.0.1"), "{bad:?}");
+            assert_eq!(
+                resolver().resolve(ip("10.0.0.1"), &h),
+                ip("10.0.0.1"),
+                "{bad:?}"
+            );
         }
     }
 
@@ -207,7 +221,10 @@ mod tests {
             x_real_ip: vec!["198.51.100.1"],
             ..Default::default()
         };
-        assert_eq!(resolver().resolve(ip("::ffff:10.0.0.1"), &h), ip("198.51.100.1"));
+        assert_eq!(
+            resolver().resolve(ip("::ffff:10.0.0.1"), &h),
+            ip("198.51.100.1")
+        );
     }
 
     #[test]

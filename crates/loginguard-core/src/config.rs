@@ -211,11 +211,10 @@ fn read_file(path: &Path) -> Result<toml::Table, PolicyError> {
 }
 
 fn parse_table(text: &str, path: &str) -> Result<toml::Table, PolicyError> {
-    text.parse::<toml::Table>()
-        .map_err(|e| PolicyError::File {
-            path: path.to_owned(),
-            message: e.to_string().trim().to_owned(),
-        })
+    text.parse::<toml::Table>().map_err(|e| PolicyError::File {
+        path: path.to_owned(),
+        message: e.to_string().trim().to_owned(),
+    })
 }
 
 fn env_value(key: &str, kind: Kind, raw: &str) -> Result<Value, PolicyError> {
@@ -273,7 +272,10 @@ fn env_value(key: &str, kind: Kind, raw: &str) -> Result<Value, PolicyError> {
 }
 
 fn is_none_word(s: &str) -> bool {
-    matches!(s.to_ascii_lowercase().as_str(), "" | "none" | "off" | "never")
+    matches!(
+        s.to_ascii_lowercase().as_str(),
+        "" | "none" | "off" | "never"
+    )
 }
 
 fn show(v: &Value) -> String {
@@ -294,13 +296,10 @@ fn apply(
             .filter(|n| (0..=max).contains(n))
             .ok_or_else(|| bad(&format!("a whole number from 0 to {max}")))
     };
-    let as_text = || {
-        v.as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| bad("a string"))
-    };
+    let as_text = || v.as_str().map(str::to_owned).ok_or_else(|| bad("a string"));
     let duration = || -> Result<Option<Duration>, PolicyError> {
-        let expected = "a duration like \"90s\", \"15m\", \"2h\", \"30d\", a number of seconds, or \"none\"";
+        let expected =
+            "a duration like \"90s\", \"15m\", \"2h\", \"30d\", a number of seconds, or \"none\"";
         match v {
             Value::Integer(n) if *n > 0 => Ok(Some(Duration::from_secs(n.unsigned_abs()))),
             Value::String(s) if is_none_word(s) => Ok(None),
@@ -312,7 +311,11 @@ fn apply(
         v.as_array()
             .ok_or_else(|| bad("a list of strings"))?
             .iter()
-            .map(|i| i.as_str().map(str::to_owned).ok_or_else(|| bad("a list of strings")))
+            .map(|i| {
+                i.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| bad("a list of strings"))
+            })
             .collect()
     };
     let _ = kind;
@@ -391,8 +394,8 @@ fn apply(
             b
         }
         "store_timeout" => {
-            config.store_timeout = duration()?
-                .ok_or_else(|| bad("a positive duration like \"2s\" or \"500ms\""))?;
+            config.store_timeout =
+                duration()?.ok_or_else(|| bad("a positive duration like \"2s\" or \"500ms\""))?;
             b
         }
         "store_prefix" => {
@@ -505,7 +508,11 @@ mod tests {
     use super::*;
 
     fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        move |k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
     }
 
     #[test]
@@ -596,20 +603,36 @@ mod tests {
         for (text, key, value) in [
             ("failure_limit = 0", "failure_limit", "0"),
             ("cool_off = \"soon\"", "cool_off", "soon"),
-            ("allow_list = [\"10.0.0.0/33\"]", "allow_list", "10.0.0.0/33"),
-            ("lockout_parameters = [\"password\"]", "lockout_parameters", "password"),
+            (
+                "allow_list = [\"10.0.0.0/33\"]",
+                "allow_list",
+                "10.0.0.0/33",
+            ),
+            (
+                "lockout_parameters = [\"password\"]",
+                "lockout_parameters",
+                "password",
+            ),
             ("on_store_error = \"maybe\"", "on_store_error", "maybe"),
             ("lockout_status = 200", "lockout_status", "200"),
         ] {
             let err = Config::from_toml_str(text).unwrap_err().to_string();
-            assert!(err.contains(key) && err.contains(value) && err.contains("expected"), "{err}");
+            assert!(
+                err.contains(key) && err.contains(value) && err.contains("expected"),
+                "{err}"
+            );
         }
     }
 
     #[test]
     fn unknown_keys_are_refused() {
-        let err = Config::from_toml_str("failure_limt = 3").unwrap_err().to_string();
-        assert!(err.contains("failure_limt") && err.contains("failure_limit"), "{err}");
+        let err = Config::from_toml_str("failure_limt = 3")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("failure_limt") && err.contains("failure_limit"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -625,7 +648,9 @@ mod tests {
 
     #[test]
     fn secrets_are_not_echoed() {
-        let err = Config::from_toml_str("admin_token = \"short\"").unwrap_err().to_string();
+        let err = Config::from_toml_str("admin_token = \"short\"")
+            .unwrap_err()
+            .to_string();
         assert!(!err.contains("short"), "{err}");
     }
 }

@@ -115,7 +115,9 @@ impl EventBus {
                 ip,
                 remaining,
                 ..
-            } => tracing::info!(target: "loginguard", %scope, ?username, ?ip, remaining, "login failure"),
+            } => {
+                tracing::info!(target: "loginguard", %scope, ?username, ?ip, remaining, "login failure")
+            }
             Event::Lockout {
                 key, monitor_only, ..
             } => tracing::warn!(target: "loginguard", %key, monitor_only, "key locked out"),
@@ -123,7 +125,10 @@ impl EventBus {
                 tracing::info!(target: "loginguard", %key, ?ip, ?username, "attempt refused")
             }
             Event::Success {
-                scope, username, ip, ..
+                scope,
+                username,
+                ip,
+                ..
             } => tracing::debug!(target: "loginguard", %scope, ?username, ?ip, "login success"),
             Event::Reset { filter, cleared } => {
                 tracing::warn!(target: "loginguard", %filter, cleared, "lockouts reset")

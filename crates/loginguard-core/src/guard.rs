@@ -200,6 +200,7 @@ pub enum AttemptError {
     Username(#[from] UsernameError),
 }
 
+type EventCallback = Arc<dyn Fn(&Event) + Send + Sync>;
 type AllowHook = Arc<dyn Fn(&Attempt) -> bool + Send + Sync>;
 type LimitHook = Arc<dyn Fn(&Attempt) -> Option<NonZeroU32> + Send + Sync>;
 
@@ -234,7 +235,7 @@ pub struct GuardBuilder {
     policy: Policy,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
-    callbacks: Vec<Arc<dyn Fn(&Event) + Send + Sync>>,
+    callbacks: Vec<EventCallback>,
     allow_hook: Option<AllowHook>,
     limit_hook: Option<LimitHook>,
     metrics: Option<Arc<Metrics>>,
@@ -353,20 +354,23 @@ impl Guard {
     /// only on criteria that do not use the username).
     pub fn keys_for(&self, attempt: &Attempt) -> Vec<Key> {
         let p = &self.policy;
-        let ip = attempt.ip.map(|ip| crate::username::ip_key(ip, p.ipv6_prefix));
+        let ip = attempt
+            .ip
+            .map(|ip| crate::username::ip_key(ip, p.ipv6_prefix));
         p.lockout_parameters
             .iter()
             .filter_map(|criterion| {
-                let mut key = Key::new(p.scope.clone());
+                let (mut k_ip, mut k_user, mut k_agent) = (None, None, None);
                 for field in criterion.fields() {
-                    let value = match field {
-                        Field::Ip => ip.clone()?,
-                        Field::Username => attempt.username.clone()?,
-                        Field::UserAgent => attempt.user_agent.clone().unwrap_or_default(),
-                    };
-                    key = key.with(*field, value);
+                    match field {
+                        Field::Ip => k_ip = Some(ip.clone()?),
+                        Field::Username => k_user = Some(attempt.username.clone()?),
+                        Field::UserAgent => {
+                            k_agent = Some(attempt.user_agent.clone().unwrap_or_default())
+                        }
+                    }
                 }
-                Some(key)
+                Some(Key::from_parts(p.scope.clone(), k_ip, k_user, k_agent))
             })
             .collect()
     }
@@ -381,11 +385,15 @@ impl Guard {
         })
     }
 
-    fn refusal(&self, reason: LockReason, key: Option<Key>, until: Option<i64>, now: i64) -> Lockout {
+    fn refusal(
+        &self,
+        reason: LockReason,
+        key: Option<Key>,
+        until: Option<i64>,
+        now: i64,
+    ) -> Lockout {
         let until = until.map(from_ms);
-        let retry_after = until.map(|u| {
-            u.duration_since(from_ms(now)).unwrap_or(Duration::ZERO)
-        });
+        let retry_after = until.map(|u| u.duration_since(from_ms(now)).unwrap_or(Duration::ZERO));
         Lockout {
             reason,
             key,
@@ -443,14 +451,20 @@ impl Guard {
         let now = to_ms(time);
         if let Some(ip) = attempt.ip {
             if p.is_deny_listed(ip) {
-                return Ok(self.refuse(&attempt, self.refusal(LockReason::DenyListed, None, None, now)));
+                return Ok(self.refuse(
+                    &attempt,
+                    self.refusal(LockReason::DenyListed, None, None, now),
+                ));
             }
             if p.is_allow_listed(ip) {
                 return Ok(self.bypass(attempt, time));
             }
         }
         if p.only_allow_listed {
-            return Ok(self.refuse(&attempt, self.refusal(LockReason::NotAllowListed, None, None, now)));
+            return Ok(self.refuse(
+                &attempt,
+                self.refusal(LockReason::NotAllowListed, None, None, now),
+            ));
         }
         if self.allow_hook.as_ref().is_some_and(|hook| hook(&attempt)) {
             return Ok(self.bypass(attempt, time));
@@ -467,7 +481,10 @@ impl Guard {
         let mut counted: Vec<(Key, KeyVerdict)> = Vec::with_capacity(p.lockout_parameters.len());
         let mut locked: Option<(Key, Option<i64>)> = None;
         for key in self.keys_for(&attempt) {
-            match self.timed(self.store.begin_attempt(&key, &limits, time)).await {
+            match self
+                .timed(self.store.begin_attempt(&key, &limits, time))
+                .await
+            {
                 Ok(verdict @ KeyVerdict::Allowed { .. }) => counted.push((key, verdict)),
                 Ok(KeyVerdict::Locked { until, .. }) => {
                     // The longest lock wins: until reset beats any end.
@@ -524,16 +541,31 @@ impl Guard {
         Decision::Refused(lockout)
     }
 
-    async fn give_back(&self, counted: &[(Key, KeyVerdict)], limits: &Limits, time: SystemTime, reset: bool) {
+    async fn give_back(
+        &self,
+        counted: &[(Key, KeyVerdict)],
+        limits: &Limits,
+        time: SystemTime,
+        reset: bool,
+    ) {
         for (key, verdict) in counted {
-            let undo_lock = matches!(verdict, KeyVerdict::Allowed { locks_on_failure: true, .. });
+            let undo_lock = matches!(
+                verdict,
+                KeyVerdict::Allowed {
+                    locks_on_failure: true,
+                    ..
+                }
+            );
             let release = if reset {
                 Release::reset(to_ms(time))
             } else {
                 Release::give_back(to_ms(time), undo_lock)
             };
             let now = self.clock.now();
-            if let Err(e) = self.timed(self.store.release(key, &release, limits, now)).await {
+            if let Err(e) = self
+                .timed(self.store.release(key, &release, limits, now))
+                .await
+            {
                 tracing::debug!(target: "loginguard", key = %key, error = %e, "could not give an attempt back");
             }
         }
@@ -552,6 +584,17 @@ impl Guard {
         self.settle(ticket, Outcome::Failure).await
     }
 
+    /// The attempt turned out not to be a login try (the handler failed or
+    /// refused the request before checking a password): gives the counted
+    /// attempt back, without resetting the keys and without an audit entry.
+    pub async fn release(&self, ticket: Ticket) {
+        if !self.policy.enabled || ticket.bypass {
+            return;
+        }
+        self.give_back(&ticket.keys, &ticket.limits, ticket.time, false)
+            .await;
+    }
+
     async fn settle(&self, ticket: Ticket, outcome: Outcome) -> Verdict {
         let p = &self.policy;
         if !p.enabled {
@@ -562,10 +605,16 @@ impl Guard {
             Outcome::Success => {
                 self.metrics.success();
                 if !ticket.bypass {
-                    self.give_back(&ticket.keys, &ticket.limits, ticket.time, p.reset_on_success)
-                        .await;
+                    self.give_back(
+                        &ticket.keys,
+                        &ticket.limits,
+                        ticket.time,
+                        p.reset_on_success,
+                    )
+                    .await;
                 }
-                self.audit(&ticket.attempt, AuditKind::Success, ticket.time, false).await;
+                self.audit(&ticket.attempt, AuditKind::Success, ticket.time, false)
+                    .await;
                 if self.events.wants_events() || tracing::enabled!(tracing::Level::DEBUG) {
                     self.events.emit(Event::Success {
                         scope: p.scope.clone(),
@@ -577,7 +626,8 @@ impl Guard {
             }
             Outcome::Failure => {
                 self.metrics.failure();
-                self.audit(&ticket.attempt, AuditKind::Failure, ticket.time, false).await;
+                self.audit(&ticket.attempt, AuditKind::Failure, ticket.time, false)
+                    .await;
                 let wants = self.events.wants_events() || tracing::enabled!(tracing::Level::INFO);
                 if wants {
                     self.events.emit(Event::Failure {

@@ -90,6 +90,25 @@ impl Key {
         key
     }
 
+    /// A key built from all its parts at once (cheaper than chaining the
+    /// `with_*` methods, which rebuild the id each time).
+    pub fn from_parts(
+        scope: impl Into<String>,
+        ip: Option<String>,
+        username: Option<String>,
+        user_agent: Option<String>,
+    ) -> Key {
+        let mut key = Key {
+            id: String::new(),
+            scope: scope.into(),
+            ip,
+            username,
+            user_agent,
+        };
+        key.rebuild_id();
+        key
+    }
+
     /// Sets the `ip` component.
     #[must_use]
     pub fn with_ip(mut self, ip: impl Into<String>) -> Key {
@@ -356,6 +375,8 @@ mod tests {
         assert!(!f.matches(&Key::new("s").with_username("a").with_ip("2")));
         assert!(!f.matches(&Key::new("s").with_user_agent("x")));
         assert!(KeyFilter::all().matches(&Key::new("s").with_user_agent("x")));
-        assert!(!KeyFilter::all().scope("t").matches(&Key::new("s").with_ip("1")));
+        assert!(!KeyFilter::all()
+            .scope("t")
+            .matches(&Key::new("s").with_ip("1")));
     }
 }

@@ -44,6 +44,7 @@ pub struct MemoryStore {
     shards: Box<[Mutex<Shard>]>,
     hasher: ahash::RandomState,
     per_shard: usize,
+    table_capacity: usize,
     audit: Option<MemoryAudit>,
 }
 
@@ -62,12 +63,17 @@ impl MemoryStore {
     /// A store tracking at most `max_keys` keys (at least 1).
     pub fn with_max_keys(max_keys: usize) -> MemoryStore {
         let max_keys = max_keys.max(1);
-        let shards = (max_keys / 1024).clamp(1, 64).next_power_of_two().min(64);
+        let shards = shard_count(max_keys);
         let per_shard = (max_keys / shards).max(1);
+        let hasher = ahash::RandomState::new();
+        let table_capacity =
+            HashMap::<Box<str>, Entry, _>::with_capacity_and_hasher(per_shard, hasher.clone())
+                .capacity();
         MemoryStore {
             shards: (0..shards).map(|_| Mutex::new(Shard::default())).collect(),
-            hasher: ahash::RandomState::new(),
+            hasher,
             per_shard,
+            table_capacity,
             audit: None,
         }
     }
@@ -100,51 +106,104 @@ impl MemoryStore {
 
     fn shard(&self, id: &str) -> &Mutex<Shard> {
         let hash = self.hasher.hash_one(id);
-        let index = usize::try_from(hash).unwrap_or(0) & (self.shards.len() - 1);
+        let index = usize::try_from(hash % self.shards.len() as u64).unwrap_or(0);
         &self.shards[index]
     }
 }
 
+/// Chooses how many shards to use so that each shard's hash table is close
+/// to full at the bound (hash tables grow by doubling, so a shard sized just
+/// over a power of two would waste almost half its slots). Stores under 16k
+/// keys use one shard; larger ones 16 to 128.
+fn shard_count(max_keys: usize) -> usize {
+    if max_keys < 16 * 1024 {
+        return 1;
+    }
+    let mut best = (usize::MAX, 16);
+    for n in 16..=128 {
+        let per = (max_keys / n).max(1);
+        // Slots a table needs for `per` items at hashbrown's 7/8 load.
+        let buckets = (per.saturating_mul(8) / 7 + 1).next_power_of_two();
+        let cost = buckets.saturating_mul(n);
+        if cost < best.0 {
+            best = (cost, n);
+        }
+    }
+    best.1
+}
+
 impl Shard {
     /// Makes room for one more key: expired records first, then the least
-    /// recently updated eighth of unlocked records, then (only if every
-    /// record is locked) the lock that ends soonest.
-    fn make_room(&mut self, capacity: usize, now: i64) {
+    /// recently updated unlocked records, then (only if every record is
+    /// locked) the locks that end soonest — an eighth of the shard at a
+    /// time, so the cost is amortised. The table is rebuilt rather than
+    /// punched with tombstones, so it never grows past its first size.
+    fn make_room(&mut self, capacity: usize, now: i64, hasher: &ahash::RandomState) {
         if self.map.len() < capacity {
             return;
         }
-        self.map.retain(|_, e| e.expires_at > now);
-        if self.map.len() < capacity {
-            return;
-        }
-        let mut unlocked: Vec<i64> = self
-            .map
-            .values()
-            .filter(|e| !e.record.lock_active(now))
-            .map(|e| e.record.updated_at)
-            .collect();
-        if !unlocked.is_empty() {
-            let n = (capacity / 8).clamp(1, unlocked.len());
-            let (_, cutoff, _) = unlocked.select_nth_unstable(n - 1);
-            let cutoff = *cutoff;
-            let mut budget = n;
-            self.map.retain(|_, e| {
-                if budget > 0 && !e.record.lock_active(now) && e.record.updated_at <= cutoff {
-                    budget -= 1;
-                    false
-                } else {
-                    true
+        let target = (capacity / 8).max(1);
+        let expired = self.map.values().filter(|e| e.expires_at <= now).count();
+        let mut need = target.saturating_sub(expired);
+        let unlocked: Vec<i64> = if need > 0 {
+            self.map
+                .values()
+                .filter(|e| e.expires_at > now && !e.record.lock_active(now))
+                .map(|e| e.record.updated_at)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let (evict_locked, mut ranks) = if need > 0 && unlocked.is_empty() {
+            let locked: Vec<i64> = self
+                .map
+                .values()
+                .filter(|e| e.expires_at > now)
+                .map(|e| e.record.locked_until.unwrap_or(i64::MAX))
+                .collect();
+            (true, locked)
+        } else {
+            (false, unlocked)
+        };
+        let cutoff = if need > 0 && !ranks.is_empty() {
+            need = need.min(ranks.len());
+            let (_, nth, _) = ranks.select_nth_unstable(need - 1);
+            Some(*nth)
+        } else {
+            None
+        };
+        let old = std::mem::replace(
+            &mut self.map,
+            HashMap::with_capacity_and_hasher(capacity, hasher.clone()),
+        );
+        for (id, e) in old {
+            if e.expires_at <= now {
+                continue;
+            }
+            if let Some(cutoff) = cutoff {
+                if need > 0 {
+                    let victim = if evict_locked {
+                        e.record.locked_until.unwrap_or(i64::MAX) <= cutoff
+                    } else {
+                        !e.record.lock_active(now) && e.record.updated_at <= cutoff
+                    };
+                    if victim {
+                        need -= 1;
+                        continue;
+                    }
                 }
-            });
-            return;
+            }
+            self.map.insert(id, e);
         }
-        let victim = self
-            .map
-            .iter()
-            .min_by_key(|(_, e)| (e.record.locked_until.unwrap_or(i64::MAX), e.record.updated_at))
-            .map(|(k, _)| k.clone());
-        if let Some(victim) = victim {
-            self.map.remove(&victim);
+    }
+
+    /// Rebuilds the table if deletions let it grow past its first size.
+    fn keep_compact(&mut self, table_capacity: usize, hasher: &ahash::RandomState) {
+        if self.map.capacity() > table_capacity {
+            let old = std::mem::take(&mut self.map);
+            let mut map = HashMap::with_capacity_and_hasher(table_capacity, hasher.clone());
+            map.extend(old);
+            self.map = map;
         }
     }
 }
@@ -164,9 +223,10 @@ impl Store for MemoryStore {
             entry.expires_at = entry.record.expires_at(limits).unwrap_or(i64::MAX);
             return Ok(verdict);
         }
-        shard.make_room(self.per_shard, now);
+        shard.make_room(self.per_shard, now, &self.hasher);
         let mut rec = KeyRecord::default();
         let verdict = record::begin(&mut rec, limits, now);
+        rec.failures.shrink_to_fit();
         let expires_at = rec.expires_at(limits).unwrap_or(i64::MAX);
         shard.map.insert(
             key.id().into(),
@@ -175,6 +235,7 @@ impl Store for MemoryStore {
                 expires_at,
             },
         );
+        shard.keep_compact(self.table_capacity, &self.hasher);
         Ok(verdict)
     }
 
@@ -213,11 +274,7 @@ impl Store for MemoryStore {
         Ok(cleared)
     }
 
-    async fn list(
-        &self,
-        query: &ListQuery,
-        now: SystemTime,
-    ) -> Result<Vec<KeyStatus>, StoreError> {
+    async fn list(&self, query: &ListQuery, now: SystemTime) -> Result<Vec<KeyStatus>, StoreError> {
         let now_ms = to_ms(now);
         let mut out = Vec::new();
         for shard in self.shards.iter() {
@@ -242,13 +299,17 @@ impl Store for MemoryStore {
                     key,
                     failures,
                     locked,
-                    if locked { rec.locked_until.map(from_ms) } else { None },
+                    if locked {
+                        rec.locked_until.map(from_ms)
+                    } else {
+                        None
+                    },
                     rec.lock_count,
                     from_ms(rec.updated_at),
                 ));
             }
         }
-        out.sort_by(|a, b| b.last_attempt.cmp(&a.last_attempt));
+        out.sort_by_key(|s| std::cmp::Reverse(s.last_attempt));
         if let Some(limit) = query.limit {
             out.truncate(limit);
         }
@@ -291,11 +352,7 @@ struct MemoryAudit {
 
 #[async_trait]
 impl AuditLog for MemoryAudit {
-    async fn append(
-        &self,
-        entry: &AuditEntry,
-        retention: &LogRetention,
-    ) -> Result<(), StoreError> {
+    async fn append(&self, entry: &AuditEntry, retention: &LogRetention) -> Result<(), StoreError> {
         let mut entries = self.entries.lock();
         entries.push_back(entry.clone());
         if entries.len() > self.capacity {
@@ -307,8 +364,13 @@ impl AuditLog for MemoryAudit {
             }
         }
         if let (Some(cap), AuditKind::Failure) = (retention.max_failures_per_user, entry.kind) {
-            let same = |e: &AuditEntry| e.kind == AuditKind::Failure && e.username == entry.username;
-            let mut excess = entries.iter().filter(|e| same(e)).count().saturating_sub(cap as usize);
+            let same =
+                |e: &AuditEntry| e.kind == AuditKind::Failure && e.username == entry.username;
+            let mut excess = entries
+                .iter()
+                .filter(|e| same(e))
+                .count()
+                .saturating_sub(cap as usize);
             entries.retain(|e| {
                 if excess > 0 && same(e) {
                     excess -= 1;
@@ -331,7 +393,7 @@ impl AuditLog for MemoryAudit {
             .take(query.limit.unwrap_or(usize::MAX))
             .cloned()
             .collect();
-        hits.sort_by(|a, b| b.time.cmp(&a.time));
+        hits.sort_by_key(|e| std::cmp::Reverse(e.time));
         Ok(hits)
     }
 
@@ -359,18 +421,27 @@ mod tests {
             .map(|i| Key::new("login").with_ip(format!("192.0.2.{i}")))
             .collect();
         for key in &locked {
-            store.begin_attempt(key, &limits, clock.now()).await.unwrap();
+            store
+                .begin_attempt(key, &limits, clock.now())
+                .await
+                .unwrap();
         }
         let spray = Limits::new(3);
         for i in 0..1_000_000u32 {
             clock.advance(Duration::from_millis(1));
             let key = Key::new("login").with_ip(std::net::Ipv4Addr::from(i).to_string());
-            store.begin_attempt(&key, &spray, clock.now()).await.unwrap();
+            store
+                .begin_attempt(&key, &spray, clock.now())
+                .await
+                .unwrap();
         }
         assert!(store.len() <= store.max_keys(), "{} keys", store.len());
         assert!(store.max_keys() <= 10_000);
         for key in &locked {
-            let v = store.begin_attempt(key, &limits, clock.now()).await.unwrap();
+            let v = store
+                .begin_attempt(key, &limits, clock.now())
+                .await
+                .unwrap();
             assert!(matches!(v, KeyVerdict::Locked { .. }), "{key} was evicted");
         }
     }
@@ -382,16 +453,25 @@ mod tests {
         let short = Limits::new(5).with_failure_window(Some(Duration::from_secs(1)));
         let long = Limits::new(5);
         let keep = Key::new("s").with_username("keep");
-        store.begin_attempt(&keep, &long, clock.now()).await.unwrap();
+        store
+            .begin_attempt(&keep, &long, clock.now())
+            .await
+            .unwrap();
         for i in 0..15 {
             let key = Key::new("s").with_username(format!("old{i}"));
-            store.begin_attempt(&key, &short, clock.now()).await.unwrap();
+            store
+                .begin_attempt(&key, &short, clock.now())
+                .await
+                .unwrap();
         }
         clock.advance(Duration::from_secs(2));
         let key = Key::new("s").with_username("new");
         store.begin_attempt(&key, &long, clock.now()).await.unwrap();
         let listed = store.list(&ListQuery::all(), clock.now()).await.unwrap();
         let names: Vec<_> = listed.iter().filter_map(|s| s.key.username()).collect();
-        assert!(names.contains(&"keep") && names.contains(&"new"), "{names:?}");
+        assert!(
+            names.contains(&"keep") && names.contains(&"new"),
+            "{names:?}"
+        );
     }
 }

@@ -200,7 +200,9 @@ impl KeyRecord {
 
     /// Failures still inside the window at `now`.
     pub fn live_failures(&self, limits: &Limits, now: i64) -> u32 {
-        let floor = limits.window_ms().map_or(i64::MIN, |w| now.saturating_sub(w));
+        let floor = limits
+            .window_ms()
+            .map_or(i64::MIN, |w| now.saturating_sub(w));
         count(self.failures.iter().filter(|&&t| t > floor).count())
     }
 

@@ -39,7 +39,9 @@ pub enum StoreError {
         expected: i64,
     },
     /// The database schema is newer than this build understands.
-    #[error("schema version {found} is newer than this build supports ({expected}): upgrade loginguard")]
+    #[error(
+        "schema version {found} is newer than this build supports ({expected}): upgrade loginguard"
+    )]
     SchemaTooNew {
         /// The version found in the database.
         found: i64,
@@ -225,8 +227,7 @@ pub trait Store: fmt::Debug + Send + Sync + 'static {
     async fn reset(&self, filter: &KeyFilter) -> Result<u64, StoreError>;
 
     /// Keys with failures or locks, most recent attempt first.
-    async fn list(&self, query: &ListQuery, now: SystemTime)
-        -> Result<Vec<KeyStatus>, StoreError>;
+    async fn list(&self, query: &ListQuery, now: SystemTime) -> Result<Vec<KeyStatus>, StoreError>;
 
     /// Deletes records that can no longer change a verdict; returns how many.
     async fn purge_expired(&self, now: SystemTime) -> Result<u64, StoreError>;

@@ -97,7 +97,16 @@ mod tests {
             p.normalize_username(&"x".repeat(257)),
             Err(UsernameError::TooLong { max: 256 })
         );
-        assert_eq!(p.normalize_username("a\u{0}b"), Err(UsernameError::Malformed));
-        assert_eq!(p.normalize_username(&"é".repeat(256)).unwrap().chars().count(), 256);
+        assert_eq!(
+            p.normalize_username("a\u{0}b"),
+            Err(UsernameError::Malformed)
+        );
+        assert_eq!(
+            p.normalize_username(&"é".repeat(256))
+                .unwrap()
+                .chars()
+                .count(),
+            256
+        );
     }
 }

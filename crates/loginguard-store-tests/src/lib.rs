@@ -118,7 +118,10 @@ pub mod suite {
         let limits = Limits::new(3);
         let k = key("alice");
         for (i, remaining) in [2u32, 1, 0].into_iter().enumerate() {
-            let v = s.begin_attempt(&k, &limits, now + secs(i as u64)).await.unwrap();
+            let v = s
+                .begin_attempt(&k, &limits, now + secs(i as u64))
+                .await
+                .unwrap();
             assert_eq!(
                 v,
                 KeyVerdict::Allowed {
@@ -141,9 +144,15 @@ pub mod suite {
         let k = key("bob");
         let v = s.begin_attempt(&k, &limits, now).await.unwrap();
         let expected_until = to_ms(now + secs(60));
-        assert!(matches!(v, KeyVerdict::Allowed { locks_on_failure: true, until: Some(u), .. } if u == expected_until), "{v:?}");
+        assert!(
+            matches!(v, KeyVerdict::Allowed { locks_on_failure: true, until: Some(u), .. } if u == expected_until),
+            "{v:?}"
+        );
         let v = s.begin_attempt(&k, &limits, now + secs(30)).await.unwrap();
-        assert!(matches!(v, KeyVerdict::Locked { until: Some(u), .. } if u == to_ms(now + secs(90))), "{v:?}");
+        assert!(
+            matches!(v, KeyVerdict::Locked { until: Some(u), .. } if u == to_ms(now + secs(90))),
+            "{v:?}"
+        );
         // Still locked at +61s because the refusal restarted the cool-off.
         let v = s.begin_attempt(&k, &limits, now + secs(61)).await.unwrap();
         assert!(matches!(v, KeyVerdict::Locked { .. }), "{v:?}");
@@ -158,9 +167,15 @@ pub mod suite {
         let k = key("carol");
         s.begin_attempt(&k, &limits, now).await.unwrap();
         let v = s.begin_attempt(&k, &limits, now + secs(30)).await.unwrap();
-        assert!(matches!(v, KeyVerdict::Locked { until: Some(u), failures: 1 } if u == to_ms(now + secs(60))), "{v:?}");
+        assert!(
+            matches!(v, KeyVerdict::Locked { until: Some(u), failures: 1 } if u == to_ms(now + secs(60))),
+            "{v:?}"
+        );
         let v = s.begin_attempt(&k, &limits, now + secs(61)).await.unwrap();
-        assert!(matches!(v, KeyVerdict::Allowed { failures: 1, .. }), "{v:?}");
+        assert!(
+            matches!(v, KeyVerdict::Allowed { failures: 1, .. }),
+            "{v:?}"
+        );
     }
 
     pub async fn cool_off_ends_the_lock(h: &dyn Harness) {
@@ -172,7 +187,14 @@ pub mod suite {
         s.begin_attempt(&k, &limits, now).await.unwrap();
         let v = s.begin_attempt(&k, &limits, now + secs(11)).await.unwrap();
         assert!(
-            matches!(v, KeyVerdict::Allowed { failures: 1, remaining: 1, .. }),
+            matches!(
+                v,
+                KeyVerdict::Allowed {
+                    failures: 1,
+                    remaining: 1,
+                    ..
+                }
+            ),
             "the lock ended and counting restarted: {v:?}"
         );
     }
@@ -204,10 +226,29 @@ pub mod suite {
         s.begin_attempt(&k, &limits, now + secs(50)).await.unwrap();
         // At +101s the first failure has left the window: 2 counted, not 3.
         let v = s.begin_attempt(&k, &limits, now + secs(101)).await.unwrap();
-        assert!(matches!(v, KeyVerdict::Allowed { failures: 2, remaining: 1, .. }), "{v:?}");
+        assert!(
+            matches!(
+                v,
+                KeyVerdict::Allowed {
+                    failures: 2,
+                    remaining: 1,
+                    ..
+                }
+            ),
+            "{v:?}"
+        );
         // At +120s three failures are inside the window (50, 101, 120): locked.
         let v = s.begin_attempt(&k, &limits, now + secs(120)).await.unwrap();
-        assert!(matches!(v, KeyVerdict::Allowed { locks_on_failure: true, .. }), "{v:?}");
+        assert!(
+            matches!(
+                v,
+                KeyVerdict::Allowed {
+                    locks_on_failure: true,
+                    ..
+                }
+            ),
+            "{v:?}"
+        );
     }
 
     pub async fn monitor_only_never_locks(h: &dyn Harness) {
@@ -217,7 +258,16 @@ pub mod suite {
         let k = key("gina");
         for i in 0..6 {
             let v = s.begin_attempt(&k, &limits, now + secs(i)).await.unwrap();
-            assert!(matches!(v, KeyVerdict::Allowed { locks_on_failure: false, .. }), "{v:?}");
+            assert!(
+                matches!(
+                    v,
+                    KeyVerdict::Allowed {
+                        locks_on_failure: false,
+                        ..
+                    }
+                ),
+                "{v:?}"
+            );
         }
     }
 
@@ -229,11 +279,22 @@ pub mod suite {
         s.begin_attempt(&k, &limits, now).await.unwrap();
         let t1 = now + secs(1);
         let v = s.begin_attempt(&k, &limits, t1).await.unwrap();
-        assert!(matches!(v, KeyVerdict::Allowed { locks_on_failure: true, .. }));
+        assert!(matches!(
+            v,
+            KeyVerdict::Allowed {
+                locks_on_failure: true,
+                ..
+            }
+        ));
         // The password was right: the lock this attempt set is lifted.
-        s.release(&k, &Release::give_back(to_ms(t1), true), &limits, t1).await.unwrap();
+        s.release(&k, &Release::give_back(to_ms(t1), true), &limits, t1)
+            .await
+            .unwrap();
         let v = s.begin_attempt(&k, &limits, now + secs(2)).await.unwrap();
-        assert!(matches!(v, KeyVerdict::Allowed { failures: 2, .. }), "{v:?}");
+        assert!(
+            matches!(v, KeyVerdict::Allowed { failures: 2, .. }),
+            "{v:?}"
+        );
     }
 
     pub async fn release_with_reset_clears_the_key(h: &dyn Harness) {
@@ -243,9 +304,14 @@ pub mod suite {
         let k = key("iris");
         s.begin_attempt(&k, &limits, now).await.unwrap();
         s.begin_attempt(&k, &limits, now).await.unwrap();
-        s.release(&k, &Release::reset(to_ms(now)), &limits, now).await.unwrap();
+        s.release(&k, &Release::reset(to_ms(now)), &limits, now)
+            .await
+            .unwrap();
         let v = s.begin_attempt(&k, &limits, now + secs(1)).await.unwrap();
-        assert!(matches!(v, KeyVerdict::Allowed { failures: 1, .. }), "{v:?}");
+        assert!(
+            matches!(v, KeyVerdict::Allowed { failures: 1, .. }),
+            "{v:?}"
+        );
     }
 
     pub async fn reset_by_ip_username_both_and_all(h: &dyn Harness) {
@@ -265,7 +331,12 @@ pub mod suite {
         }
         let locked = |v: KeyVerdict| matches!(v, KeyVerdict::Locked { .. });
         let n = s
-            .reset(&KeyFilter::all().scope("login").ip("10.0.0.1").username("alice"))
+            .reset(
+                &KeyFilter::all()
+                    .scope("login")
+                    .ip("10.0.0.1")
+                    .username("alice"),
+            )
             .await
             .unwrap();
         assert_eq!(n, 3, "ip=10.0.0.1, username=alice and their pair");
@@ -301,8 +372,12 @@ pub mod suite {
         let locked = key("locked");
         let failing = key("failing");
         s.begin_attempt(&locked, &limits, now).await.unwrap();
-        s.begin_attempt(&locked, &limits, now + secs(1)).await.unwrap();
-        s.begin_attempt(&failing, &limits, now + secs(2)).await.unwrap();
+        s.begin_attempt(&locked, &limits, now + secs(1))
+            .await
+            .unwrap();
+        s.begin_attempt(&failing, &limits, now + secs(2))
+            .await
+            .unwrap();
         let all = s.list(&ListQuery::all(), now + secs(3)).await.unwrap();
         assert_eq!(all.len(), 2, "{all:?}");
         assert_eq!(all[0].key, failing, "most recent first");
@@ -312,17 +387,32 @@ pub mod suite {
         assert!(all[1].locked);
         assert_eq!(all[1].failures, 2);
         assert_eq!(all[1].locked_until.map(to_ms), Some(to_ms(now + secs(601))));
-        let only = s.list(&ListQuery::all().locked_only(true), now + secs(3)).await.unwrap();
+        let only = s
+            .list(&ListQuery::all().locked_only(true), now + secs(3))
+            .await
+            .unwrap();
         assert_eq!(only.len(), 1);
         assert_eq!(only[0].key, locked);
         let filtered = s
-            .list(&ListQuery::all().filter(KeyFilter::all().username("failing")), now + secs(3))
+            .list(
+                &ListQuery::all().filter(KeyFilter::all().username("failing")),
+                now + secs(3),
+            )
             .await
             .unwrap();
         assert_eq!(filtered.len(), 1);
-        assert_eq!(s.list(&ListQuery::all().limit(1), now + secs(3)).await.unwrap().len(), 1);
+        assert_eq!(
+            s.list(&ListQuery::all().limit(1), now + secs(3))
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
         // After the cool-off the lock is no longer reported as locked.
-        let later = s.list(&ListQuery::all().locked_only(true), now + secs(700)).await.unwrap();
+        let later = s
+            .list(&ListQuery::all().locked_only(true), now + secs(700))
+            .await
+            .unwrap();
         assert!(later.is_empty(), "{later:?}");
     }
 
@@ -372,14 +462,22 @@ pub mod suite {
     }
 
     pub async fn exactness_one_key_across_handles(h: &dyn Harness) {
-        let Some(stores) = h.open(2).await else { return };
+        let Some(stores) = h.open(2).await else {
+            return;
+        };
         hammer(&stores, &[key("target")], 1_000, 3).await;
     }
 
     pub async fn exactness_mixed_keys(h: &dyn Harness) {
-        let Some(stores) = h.open(2).await else { return };
+        let Some(stores) = h.open(2).await else {
+            return;
+        };
         let keys: Vec<Key> = (0..10)
-            .map(|i| Key::new("login").with_ip(format!("10.1.0.{i}")).with_username("u"))
+            .map(|i| {
+                Key::new("login")
+                    .with_ip(format!("10.1.0.{i}"))
+                    .with_username("u")
+            })
             .collect();
         hammer(&stores, &keys, 100, 5).await;
     }
@@ -439,18 +537,30 @@ pub mod suite {
         let all = log.query(&LogQuery::all()).await.unwrap();
         assert_eq!(all.len(), 5, "mallory capped at 3 + bob + alice: {all:?}");
         assert_eq!(all[0].username.as_deref(), Some("alice"), "newest first");
-        let mallory = log.query(&LogQuery::all().username("mallory")).await.unwrap();
+        let mallory = log
+            .query(&LogQuery::all().username("mallory"))
+            .await
+            .unwrap();
         assert_eq!(mallory.len(), 3);
         assert_eq!(mallory[2].time, now + secs(2), "the oldest rows went first");
-        let successes = log.query(&LogQuery::all().kind(AuditKind::Success)).await.unwrap();
+        let successes = log
+            .query(&LogQuery::all().kind(AuditKind::Success))
+            .await
+            .unwrap();
         assert_eq!(successes.len(), 1);
         assert_eq!(successes[0].user_agent.as_deref(), Some("curl/8"));
         assert_eq!(successes[0].path, "/login");
         let by_ip = log.query(&LogQuery::all().ip("10.0.0.2")).await.unwrap();
         assert_eq!(by_ip.len(), 1);
-        let since = log.query(&LogQuery::all().since(now + secs(10))).await.unwrap();
+        let since = log
+            .query(&LogQuery::all().since(now + secs(10)))
+            .await
+            .unwrap();
         assert_eq!(since.len(), 2);
-        let page = log.query(&LogQuery::all().limit(2).offset(1)).await.unwrap();
+        let page = log
+            .query(&LogQuery::all().limit(2).offset(1))
+            .await
+            .unwrap();
         assert_eq!(page.len(), 2);
         assert_eq!(page[0].username.as_deref(), Some("bob"));
         let purged = log.purge(now + secs(10)).await.unwrap();
