@@ -1,0 +1,303 @@
+//! Reading the username out of a capped request body (form-encoded or JSON)
+//! without losing the body for the handler.
+
+use std::fmt;
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap};
+use bytes::Bytes;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+
+/// The body formats the layer can read a username from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyKind {
+    Form,
+    Json,
+    Other,
+}
+
+/// Why the username could not be read: the client's fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum BodyError {
+    /// The body is larger than the limit (413).
+    TooLarge { limit: usize },
+    /// The body or the username in it is unusable (400).
+    Bad(String),
+}
+
+/// The kind of body announced by `Content-Type`.
+pub(crate) fn body_kind(headers: &HeaderMap) -> BodyKind {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return BodyKind::Other;
+    };
+    let Ok(value) = value.to_str() else {
+        return BodyKind::Other;
+    };
+    let mime = value.split(';').next().unwrap_or("").trim();
+    if mime.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        BodyKind::Form
+    } else if mime.eq_ignore_ascii_case("application/json")
+        || (mime.len() > 5
+            && mime.is_char_boundary(mime.len() - 5)
+            && mime[mime.len() - 5..].eq_ignore_ascii_case("+json"))
+    {
+        BodyKind::Json
+    } else {
+        BodyKind::Other
+    }
+}
+
+/// Reads the whole body, refusing it when `Content-Length` or the bytes
+/// actually sent exceed `limit`.
+pub(crate) async fn read_capped(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<Bytes, BodyError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(BodyError::TooLarge { limit });
+    }
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            Err(BodyError::TooLarge { limit })
+        }
+        Err(_) => Err(BodyError::Bad(
+            "the request body could not be read".to_owned(),
+        )),
+    }
+}
+
+/// The value of `field` in a form-encoded body. `None` when absent; an
+/// error when it is given twice or is not UTF-8 once percent-decoded.
+pub(crate) fn form_field(body: &[u8], field: &str) -> Result<Option<String>, BodyError> {
+    let mut found: Option<String> = None;
+    for pair in body.split(|b| *b == b'&') {
+        if pair.is_empty() {
+            continue;
+        }
+        let (name, value) = match pair.iter().position(|b| *b == b'=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, &pair[pair.len()..]),
+        };
+        if percent_decode(name) != field.as_bytes() {
+            continue;
+        }
+        if found.is_some() {
+            return Err(BodyError::Bad(format!(
+                "the field `{field}` is given more than once"
+            )));
+        }
+        let value = String::from_utf8(percent_decode(value))
+            .map_err(|_| BodyError::Bad(format!("the field `{field}` is not valid UTF-8")))?;
+        found = Some(value);
+    }
+    Ok(found)
+}
+
+/// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a
+/// byte; a `%` not followed by two hex digits stays as it is.
+fn percent_decode(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        match input[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < input.len() => match (hex(input[i + 1]), hex(input[i + 2])) {
+                (Some(hi), Some(lo)) => {
+                    out.push(hi * 16 + lo);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    out
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// The value of `field` in a JSON object body. `None` when absent or
+/// `null`; an error for malformed JSON, a body that is not an object, a
+/// field given twice, or a value that is not a string.
+pub(crate) fn json_field(body: &[u8], field: &str) -> Result<Option<String>, BodyError> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let found = FieldSeed { field }
+        .deserialize(&mut de)
+        .and_then(|found| de.end().map(|()| found))
+        .map_err(|e| BodyError::Bad(format!("malformed JSON body: {e}")))?;
+    Ok(found)
+}
+
+struct FieldSeed<'a> {
+    field: &'a str,
+}
+
+impl<'de> DeserializeSeed<'de> for FieldSeed<'_> {
+    type Value = Option<String>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FieldSeed<'_> {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found: Option<Option<String>> = None;
+        while let Some(key) = map.next_key::<String>()? {
+            if key != self.field {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            if found.is_some() {
+                return Err(serde::de::Error::custom(format_args!(
+                    "the field `{}` is given more than once",
+                    self.field
+                )));
+            }
+            found = Some(map.next_value::<Option<StringOnly>>()?.map(|s| s.0));
+        }
+        Ok(found.flatten())
+    }
+}
+
+/// A JSON string, with a clear error for anything else.
+struct StringOnly(String);
+
+impl<'de> serde::Deserialize<'de> for StringOnly {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = StringOnly;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("the username as a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<StringOnly, E> {
+                Ok(StringOnly(v.to_owned()))
+            }
+        }
+        deserializer.deserialize_str(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_field_is_decoded() {
+        assert_eq!(
+            form_field(b"password=x&username=al%69ce+b", "username"),
+            Ok(Some("alice b".into()))
+        );
+        assert_eq!(form_field(b"password=x", "username"), Ok(None));
+        assert_eq!(form_field(b"username", "username"), Ok(Some(String::new())));
+        assert_eq!(
+            form_field(b"user%6eame=bob", "username"),
+            Ok(Some("bob".into()))
+        );
+        assert_eq!(
+            form_field(b"username=100%&x=%zz%4", "username"),
+            Ok(Some("100%".into()))
+        );
+    }
+
+    #[test]
+    fn form_field_refuses_twice_and_bad_utf8() {
+        assert!(matches!(
+            form_field(b"username=a&username=b", "username"),
+            Err(BodyError::Bad(_))
+        ));
+        assert!(matches!(
+            form_field(b"username=%ff%fe", "username"),
+            Err(BodyError::Bad(_))
+        ));
+        // Bad bytes in another field are none of our business.
+        assert_eq!(
+            form_field(b"password=%ff&username=a", "username"),
+            Ok(Some("a".into()))
+        );
+    }
+
+    #[test]
+    fn json_field_reads_strings_only() {
+        assert_eq!(
+            json_field(br#"{"password":[1,{"a":2}],"username":"bob"}"#, "username"),
+            Ok(Some("bob".into()))
+        );
+        assert_eq!(json_field(br#"{"username":null}"#, "username"), Ok(None));
+        assert_eq!(json_field(br#"{"email":"x"}"#, "username"), Ok(None));
+        for bad in [
+            &br#"{"username":5}"#[..],
+            b"[1]",
+            b"{",
+            br#"{"username":"a"} x"#,
+            br#"{"username":"a","username":"b"}"#,
+            b"{\"username\":\"\xff\"}",
+            br#"{"username":"\ud800"}"#,
+        ] {
+            assert!(
+                matches!(json_field(bad, "username"), Err(BodyError::Bad(_))),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn content_types() {
+        let mut h = HeaderMap::new();
+        assert_eq!(body_kind(&h), BodyKind::Other);
+        h.insert(
+            header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded; charset=utf-8"
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(body_kind(&h), BodyKind::Form);
+        h.insert(
+            header::CONTENT_TYPE,
+            "application/vnd.api+json".parse().unwrap(),
+        );
+        assert_eq!(body_kind(&h), BodyKind::Json);
+        h.insert(header::CONTENT_TYPE, "text/plain".parse().unwrap());
+        assert_eq!(body_kind(&h), BodyKind::Other);
+    }
+
+    #[tokio::test]
+    async fn capped_read_refuses_large_bodies() {
+        let mut h = HeaderMap::new();
+        assert_eq!(
+            read_capped(&h, Body::from(vec![b'a'; 100]), 64).await,
+            Err(BodyError::TooLarge { limit: 64 })
+        );
+        assert_eq!(
+            read_capped(&h, Body::from("abc"), 64).await,
+            Ok(Bytes::from("abc"))
+        );
+        h.insert(header::CONTENT_LENGTH, "65".parse().unwrap());
+        assert_eq!(
+            read_capped(&h, Body::from("abc"), 64).await,
+            Err(BodyError::TooLarge { limit: 64 })
+        );
+    }
+}

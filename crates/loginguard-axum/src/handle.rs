@@ -1,0 +1,146 @@
+//! [`LoginGuardHandle`]: an extractor for handlers that call the engine
+//! themselves instead of sitting behind [`LoginGuardLayer`](crate::LoginGuardLayer).
+//!
+//! ```
+//! use std::sync::Arc;
+//! use axum::{response::{IntoResponse, Response}, routing::post, Extension, Form, Router, http::StatusCode};
+//! use loginguard_axum::LoginGuardHandle;
+//! use loginguard_core::{Decision, Guard, MemoryStore, Policy, Verdict};
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Login { username: String, password: String }
+//!
+//! async fn login(handle: LoginGuardHandle, Form(f): Form<Login>) -> Response {
+//!     let ticket = match handle.begin(Some(&f.username)).await {
+//!         Ok(Decision::Proceed(ticket)) => ticket,
+//!         Ok(Decision::Refused(lockout)) => return handle.lockout_response(&lockout),
+//!         Err(bad) => return (StatusCode::BAD_REQUEST, bad.to_string()).into_response(),
+//!     };
+//!     if f.password == "wonderland" {
+//!         handle.success(ticket).await;
+//!         StatusCode::OK.into_response()
+//!     } else {
+//!         match handle.failure(ticket).await {
+//!             Verdict::LockedOut(lockout) => handle.lockout_response(&lockout),
+//!             _ => StatusCode::UNAUTHORIZED.into_response(),
+//!         }
+//!     }
+//! }
+//!
+//! let guard = Arc::new(Guard::new(Policy::default(), Arc::new(MemoryStore::new())));
+//! let app: Router = Router::new().route("/login", post(login)).layer(Extension(guard));
+//! ```
+
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use loginguard_core::{
+    Attempt, AttemptError, ClientIpResolver, Decision, Guard, Lockout, Ticket, Verdict,
+};
+
+use crate::ip::attempt_from_parts;
+use crate::response::lockout_response;
+
+/// The engine plus this request's attempt (IP, user agent, method, path).
+/// Extracted from an `Extension(Arc<Guard>)` on the router.
+#[derive(Debug, Clone)]
+pub struct LoginGuardHandle {
+    guard: Arc<Guard>,
+    attempt: Attempt,
+    negotiation: HeaderMap,
+}
+
+impl LoginGuardHandle {
+    /// The engine.
+    pub fn guard(&self) -> &Arc<Guard> {
+        &self.guard
+    }
+
+    /// This request's attempt, without a username.
+    pub fn attempt(&self) -> &Attempt {
+        &self.attempt
+    }
+
+    /// [`Guard::begin`] for this request with `username` (trimmed and
+    /// checked; an error deserves a 400). Settle a `Proceed` ticket with
+    /// [`success`](Self::success) or [`failure`](Self::failure).
+    pub async fn begin(&self, username: Option<&str>) -> Result<Decision, AttemptError> {
+        let mut attempt = self.attempt.clone();
+        if let Some(name) = username {
+            attempt = attempt.username(name);
+        }
+        self.guard.begin(attempt).await
+    }
+
+    /// The password was right.
+    pub async fn success(&self, ticket: Ticket) {
+        self.guard.success(ticket).await;
+    }
+
+    /// The password was wrong; answer [`Verdict::LockedOut`] with
+    /// [`lockout_response`](Self::lockout_response).
+    pub async fn failure(&self, ticket: Ticket) -> Verdict {
+        self.guard.failure(ticket).await
+    }
+
+    /// The response the layer would send for `lockout`, negotiated with
+    /// this request's `Accept` header.
+    pub fn lockout_response(&self, lockout: &Lockout) -> Response {
+        lockout_response(self.guard.policy(), lockout, &self.negotiation)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for LoginGuardHandle {
+    type Rejection = MissingGuard;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let guard = parts
+            .extensions
+            .get::<Arc<Guard>>()
+            .cloned()
+            .ok_or(MissingGuard)?;
+        let resolver = ClientIpResolver::new(guard.policy().trusted_proxies.clone());
+        let attempt = attempt_from_parts(parts, &resolver);
+        let mut negotiation = HeaderMap::new();
+        for name in [header::ACCEPT, header::CONTENT_TYPE] {
+            for value in parts.headers.get_all(&name) {
+                negotiation.append(name.clone(), value.clone());
+            }
+        }
+        Ok(LoginGuardHandle {
+            guard,
+            attempt,
+            negotiation,
+        })
+    }
+}
+
+/// The rejection when no `Arc<Guard>` extension is on the router: a 500
+/// saying what to add.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MissingGuard;
+
+impl std::fmt::Display for MissingGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(
+            "Can't extract LoginGuardHandle. Is `.layer(Extension(Arc<Guard>))` on the router?",
+        )
+    }
+}
+
+impl std::error::Error for MissingGuard {}
+
+impl IntoResponse for MissingGuard {
+    fn into_response(self) -> Response {
+        let mut res = self.to_string().into_response();
+        *res.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        res
+    }
+}

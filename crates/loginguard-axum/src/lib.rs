@@ -1,0 +1,84 @@
+//! loginguard-axum: brute-force login protection for axum and any tower
+//! server.
+//!
+//! Wrap your login route in a [`LoginGuardLayer`]. For each guarded request
+//! the layer
+//!
+//! 1. reads the username from the body (form-encoded or JSON field
+//!    `username_field`, or your closure), capped at `body_limit` bytes, and
+//!    hands the body on to the handler intact;
+//! 2. resolves the client IP from [`ConnectInfo`](axum::extract::ConnectInfo)
+//!    and, behind `trusted_proxies`, the forwarding headers;
+//! 3. asks the engine ([`Guard::begin`]) and answers a locked-out attempt
+//!    with the lockout response **before** the handler runs, so no password
+//!    is hashed and no user looked up;
+//! 4. learns the outcome from the handler: a [`LoginOutcome`] in the
+//!    response, else the status (401/403 failure, 2xx/3xx success, anything
+//!    else gives the attempt back), and records it. The failure that reaches
+//!    the limit is itself answered with the lockout response.
+//!
+//! # Examples
+//!
+//! ```no_run
+//! use std::{net::SocketAddr, sync::Arc};
+//! use axum::{http::StatusCode, routing::post, Form, Router};
+//! use loginguard_axum::LoginGuardLayer;
+//! use loginguard_core::{Guard, MemoryStore, Policy};
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Login { username: String, password: String }
+//!
+//! async fn login(Form(f): Form<Login>) -> StatusCode {
+//!     if f.username == "alice" && f.password == "wonderland" { StatusCode::OK } else { StatusCode::UNAUTHORIZED }
+//! }
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let guard = Guard::new(Policy::default(), Arc::new(MemoryStore::new()));
+//! let app = Router::new().route("/login", post(login).layer(LoginGuardLayer::new(guard)));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
+//! axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await
+//! # }
+//! ```
+//!
+//! # What each request meets
+//!
+//! - **Methods**: `GET`, `HEAD`, `OPTIONS` and `TRACE` pass through
+//!   unguarded (showing the login form is not a login attempt) unless
+//!   [`LoginGuardLayer::guard_safe_methods`] is on; then `never_lockout_get`
+//!   applies.
+//! - **Bad input**: a body over `body_limit` gets 413 (`Content-Length` is
+//!   checked first); a username over `username_max_length`, not UTF-8, given
+//!   twice, or a malformed JSON body gets 400 with a plain message. Such a
+//!   request still counts as a failure on the keys that need no username
+//!   (the IP criteria), and an IP that is locked out gets the lockout
+//!   response instead. A body of any other content type is not read: the
+//!   handler gets it untouched and the attempt is judged without a username.
+//! - **Client IP**: without [`ConnectInfo`](axum::extract::ConnectInfo) (the
+//!   app was not served with `into_make_service_with_connect_info`, and no
+//!   `MockConnectInfo` layer) the IP is unknown: IP criteria are not counted
+//!   for that request and a warning is logged once. Serve with connect info.
+//! - **Store down**: `on_store_error = "deny"` answers 503 with
+//!   `Retry-After`; `"allow"` lets the attempt through uncounted.
+//!
+//! Handlers that want to drive the engine themselves take a
+//! [`LoginGuardHandle`] instead of sitting behind the layer.
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+
+mod body;
+mod handle;
+mod ip;
+mod layer;
+mod outcome;
+mod protect;
+mod response;
+mod service;
+
+pub use handle::{LoginGuardHandle, MissingGuard};
+pub use ip::{attempt_from_parts, client_ip};
+pub use layer::LoginGuardLayer;
+pub use outcome::{default_outcome, LoginOutcome};
+pub use response::{lockout_response, prefers_json, UNAVAILABLE_RETRY_AFTER_SECS};
+pub use service::LoginGuard;
+
+#[doc(no_inline)]
+pub use loginguard_core::{Guard, Lockout, Policy};

@@ -1,0 +1,496 @@
+//! What the layer does with one guarded request: read the username, ask the
+//! engine, refuse or call the handler, then settle the attempt.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, Request};
+use axum::response::Response;
+use loginguard_core::{Attempt, Decision, Lockout, Verdict};
+use tower::Service;
+use tracing::field::{display, Empty};
+use tracing::{Instrument, Span};
+
+use crate::body::{body_kind, form_field, json_field, read_capped, BodyError, BodyKind};
+use crate::ip::attempt_from_parts;
+use crate::layer::Settings;
+use crate::outcome::LoginOutcome;
+use crate::response::{bad_request, lockout_response, too_large};
+
+/// Guards one request on its way to `inner` (already ready).
+pub(crate) async fn protect<S>(
+    settings: Arc<Settings>,
+    req: Request<Body>,
+    mut inner: S,
+) -> Result<Response, S::Error>
+where
+    S: Service<Request<Body>, Response = Response>,
+{
+    if !settings.guard_safe_methods && is_safe(req.method()) {
+        return inner.call(req).await;
+    }
+    let span = tracing::info_span!(
+        target: "loginguard",
+        "login_attempt",
+        scope = %settings.guard.policy().scope,
+        method = %req.method(),
+        path = %req.uri().path(),
+        ip = Empty,
+        username = Empty,
+        decision = Empty,
+        outcome = Empty,
+        status = Empty,
+    );
+    run(settings, req, inner).instrument(span).await
+}
+
+fn is_safe(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    )
+}
+
+async fn run<S>(
+    settings: Arc<Settings>,
+    req: Request<Body>,
+    mut inner: S,
+) -> Result<Response, S::Error>
+where
+    S: Service<Request<Body>, Response = Response>,
+{
+    let span = Span::current();
+    let guard = &settings.guard;
+    let (parts, body) = req.into_parts();
+    let attempt = attempt_from_parts(&parts, &settings.resolver);
+    if let Some(ip) = attempt.ip {
+        span.record("ip", display(ip));
+    }
+    let (body, username) = match extract(&settings, &parts, body).await {
+        Ok(found) => found,
+        Err(BodyError::TooLarge { limit }) => {
+            let res = too_large(limit, &parts.headers);
+            return Ok(count_bad_input(&settings, attempt, &parts.headers, res).await);
+        }
+        Err(BodyError::Bad(message)) => {
+            let res = bad_request(&message, &parts.headers);
+            return Ok(count_bad_input(&settings, attempt, &parts.headers, res).await);
+        }
+    };
+    let decision = match username {
+        Some(name) => match guard.begin(attempt.clone().username(name)).await {
+            Ok(decision) => decision,
+            Err(e) => {
+                let res = bad_request(&e.to_string(), &parts.headers);
+                return Ok(count_bad_input(&settings, attempt, &parts.headers, res).await);
+            }
+        },
+        // No username: the engine cannot refuse the input.
+        None => match guard.begin(attempt).await {
+            Ok(decision) => decision,
+            Err(e) => return Ok(bad_request(&e.to_string(), &parts.headers)),
+        },
+    };
+    let ticket = match decision {
+        Decision::Refused(lockout) => {
+            span.record("decision", "refused");
+            return Ok(refuse(&settings, &lockout, &parts.headers));
+        }
+        Decision::Proceed(ticket) => ticket,
+    };
+    span.record("decision", "proceed");
+    if let Some(name) = &ticket.attempt().username {
+        span.record("username", name.as_str());
+    }
+    let headers = parts.headers.clone();
+    let mut res = inner.call(Request::from_parts(parts, body)).await?;
+    span.record("status", res.status().as_u16());
+    let outcome = res
+        .extensions_mut()
+        .remove::<LoginOutcome>()
+        .unwrap_or_else(|| (settings.classify)(res.status()));
+    match outcome {
+        LoginOutcome::Success => {
+            span.record("outcome", "success");
+            guard.success(ticket).await;
+        }
+        LoginOutcome::Failure => {
+            span.record("outcome", "failure");
+            if let Verdict::LockedOut(lockout) = guard.failure(ticket).await {
+                span.record("outcome", "locked_out");
+                res = refuse(&settings, &lockout, &headers);
+            }
+        }
+        LoginOutcome::Skip => {
+            span.record("outcome", "skip");
+            guard.release(ticket).await;
+        }
+    }
+    Ok(res)
+}
+
+/// Reads the body when a username may be in it; the body handed back is
+/// the same bytes.
+async fn extract(
+    settings: &Settings,
+    parts: &Parts,
+    body: Body,
+) -> Result<(Body, Option<String>), BodyError> {
+    let kind = body_kind(&parts.headers);
+    if settings.username.is_none() && kind == BodyKind::Other {
+        return Ok((body, None));
+    }
+    let policy = settings.guard.policy();
+    let bytes = read_capped(&parts.headers, body, policy.body_limit).await?;
+    let username = match (&settings.username, kind) {
+        (Some(f), _) => f(parts, &bytes),
+        (None, BodyKind::Form) => form_field(&bytes, &policy.username_field)?,
+        (None, BodyKind::Json) => json_field(&bytes, &policy.username_field)?,
+        (None, BodyKind::Other) => None,
+    };
+    Ok((Body::from(bytes), username))
+}
+
+/// Bad input never reaches the handler, but it is still a failed attempt
+/// on the keys that need no username (the IP), and a locked-out client gets
+/// the lockout response rather than the 400/413.
+async fn count_bad_input(
+    settings: &Settings,
+    attempt: Attempt,
+    headers: &HeaderMap,
+    bad: Response,
+) -> Response {
+    let span = Span::current();
+    span.record("decision", "bad_input");
+    let guard = &settings.guard;
+    match guard.begin(attempt).await {
+        Ok(Decision::Refused(lockout)) => refuse(settings, &lockout, headers),
+        Ok(Decision::Proceed(ticket)) => match guard.failure(ticket).await {
+            Verdict::LockedOut(lockout) => {
+                span.record("outcome", "locked_out");
+                refuse(settings, &lockout, headers)
+            }
+            _ => bad,
+        },
+        Err(_) => bad,
+    }
+}
+
+fn refuse(settings: &Settings, lockout: &Lockout, headers: &HeaderMap) -> Response {
+    match &settings.responder {
+        Some(f) => f(lockout, headers),
+        None => lockout_response(settings.guard.policy(), lockout, headers),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+    use std::net::SocketAddr;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::SystemTime;
+
+    use axum::extract::connect_info::MockConnectInfo;
+    use axum::http::{header, StatusCode};
+    use axum::response::IntoResponse;
+    use http_body_util::BodyExt;
+    use loginguard_core::record::{KeyVerdict, Limits, Release};
+    use loginguard_core::{
+        Guard, Key, KeyFilter, KeyStatus, ListQuery, MemoryStore, OnStoreError, Policy, Store,
+        StoreError, StoreHealth,
+    };
+    use tower::{service_fn, ServiceBuilder, ServiceExt};
+
+    use super::*;
+    use crate::LoginGuardLayer;
+
+    const PEER: &str = "198.51.100.9:5000";
+
+    /// A service guarding a handler that echoes the body and answers
+    /// `status`, counting its calls.
+    fn app(
+        layer: LoginGuardLayer,
+        calls: Arc<AtomicUsize>,
+        status: StatusCode,
+    ) -> impl Service<Request<Body>, Response = Response, Error = Infallible, Future: Send> + Clone
+    {
+        ServiceBuilder::new()
+            .layer(MockConnectInfo(PEER.parse::<SocketAddr>().unwrap()))
+            .layer(layer)
+            .service(service_fn(move |req: Request<Body>| {
+                let calls = calls.clone();
+                async move {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    let body = req.into_body().collect().await.unwrap().to_bytes();
+                    Ok::<_, Infallible>((status, body).into_response())
+                }
+            }))
+    }
+
+    fn layer(policy: Policy) -> LoginGuardLayer {
+        LoginGuardLayer::new(Guard::new(policy, Arc::new(MemoryStore::new())))
+    }
+
+    fn form(body: &str) -> Request<Body> {
+        Request::post("/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body.to_owned()))
+            .unwrap()
+    }
+
+    async fn text(res: Response) -> String {
+        String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_failure_reaching_the_limit_gets_the_lockout_response_and_then_no_handler_runs() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let svc = app(
+            layer(Policy::default()),
+            calls.clone(),
+            StatusCode::UNAUTHORIZED,
+        );
+        for _ in 0..2 {
+            let res = svc
+                .clone()
+                .oneshot(form("username=a&password=x"))
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        }
+        let res = svc
+            .clone()
+            .oneshot(form("username=a&password=x"))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+        let res = svc
+            .clone()
+            .oneshot(form("username=a&password=x"))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(text(res).await.contains("Too many login attempts"));
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            3,
+            "a locked attempt reached the handler"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_handler_gets_the_body_intact() {
+        let svc = app(layer(Policy::default()), Arc::default(), StatusCode::OK);
+        let body = "username=al%69ce&password=p%26ss+word";
+        let res = svc.oneshot(form(body)).await.unwrap();
+        assert_eq!(text(res).await, body);
+    }
+
+    #[tokio::test]
+    async fn an_outcome_in_the_response_beats_the_status() {
+        let guard = Arc::new(Guard::new(Policy::default(), Arc::new(MemoryStore::new())));
+        let svc = ServiceBuilder::new()
+            .layer(MockConnectInfo(PEER.parse::<SocketAddr>().unwrap()))
+            .layer(LoginGuardLayer::new(guard.clone()))
+            .service(service_fn(|_req: Request<Body>| async {
+                Ok::<_, Infallible>(
+                    (StatusCode::OK, LoginOutcome::Failure, "try again").into_response(),
+                )
+            }));
+        for _ in 0..2 {
+            assert_eq!(
+                svc.clone()
+                    .oneshot(form("username=a"))
+                    .await
+                    .unwrap()
+                    .status(),
+                StatusCode::OK
+            );
+        }
+        assert_eq!(
+            svc.clone()
+                .oneshot(form("username=a"))
+                .await
+                .unwrap()
+                .status(),
+            StatusCode::TOO_MANY_REQUESTS
+        );
+    }
+
+    #[tokio::test]
+    async fn server_errors_give_the_attempt_back() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let svc = app(
+            layer(Policy::default()),
+            calls.clone(),
+            StatusCode::INTERNAL_SERVER_ERROR,
+        );
+        for _ in 0..10 {
+            let res = svc.clone().oneshot(form("username=a")).await.unwrap();
+            assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 10);
+    }
+
+    #[tokio::test]
+    async fn safe_methods_pass_through_uncounted() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let svc = app(
+            layer(Policy::default()),
+            calls.clone(),
+            StatusCode::UNAUTHORIZED,
+        );
+        for _ in 0..5 {
+            let res = svc
+                .clone()
+                .oneshot(Request::get("/login").body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        }
+        let res = svc.clone().oneshot(form("username=a")).await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+
+    #[tokio::test]
+    async fn json_clients_get_json() {
+        let policy = Policy::builder().failure_limit(1).build().unwrap();
+        let svc = app(layer(policy), Arc::default(), StatusCode::UNAUTHORIZED);
+        let json = || {
+            Request::post("/login")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(r#"{"username":"a","password":"b"}"#))
+                .unwrap()
+        };
+        let res = svc.clone().oneshot(json()).await.unwrap();
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(res.headers()[header::CONTENT_TYPE], "application/json");
+        let v: serde_json::Value = serde_json::from_str(&text(res).await).unwrap();
+        assert_eq!(v["error"], "locked_out");
+        assert_eq!(v["retry_after"], serde_json::Value::Null);
+    }
+
+    #[tokio::test]
+    async fn a_custom_lockout_response_is_used() {
+        let policy = Policy::builder().failure_limit(1).build().unwrap();
+        let layer = layer(policy)
+            .lockout_response_with(|_, _| (StatusCode::FORBIDDEN, "nope").into_response());
+        let svc = app(layer, Arc::default(), StatusCode::UNAUTHORIZED);
+        let res = svc.oneshot(form("username=a")).await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        assert_eq!(text(res).await, "nope");
+    }
+
+    #[tokio::test]
+    async fn lockout_url_redirects() {
+        let policy = Policy::builder()
+            .failure_limit(1)
+            .lockout_url(Some("/locked".into()))
+            .build()
+            .unwrap();
+        let svc = app(layer(policy), Arc::default(), StatusCode::UNAUTHORIZED);
+        let res = svc.oneshot(form("username=a")).await.unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        assert_eq!(res.headers()[header::LOCATION], "/locked");
+    }
+
+    #[tokio::test]
+    async fn no_connect_info_does_not_panic_and_counts_the_username() {
+        let policy = Policy::builder()
+            .lockout_parameters(vec![loginguard_core::Criterion::one(
+                loginguard_core::Field::Username,
+            )])
+            .failure_limit(2)
+            .build()
+            .unwrap();
+        let calls = Arc::new(AtomicUsize::new(0));
+        let svc = ServiceBuilder::new()
+            .layer(layer(policy))
+            .service(service_fn({
+                let calls = calls.clone();
+                move |_req: Request<Body>| {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    async { Ok::<_, Infallible>(StatusCode::UNAUTHORIZED.into_response()) }
+                }
+            }));
+        let statuses: Vec<StatusCode> = {
+            let mut v = Vec::new();
+            for _ in 0..3 {
+                v.push(
+                    svc.clone()
+                        .oneshot(form("username=bob"))
+                        .await
+                        .unwrap()
+                        .status(),
+                );
+            }
+            v
+        };
+        assert_eq!(
+            statuses,
+            [
+                StatusCode::UNAUTHORIZED,
+                StatusCode::TOO_MANY_REQUESTS,
+                StatusCode::TOO_MANY_REQUESTS
+            ]
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[derive(Debug)]
+    struct DownStore;
+
+    #[async_trait::async_trait]
+    impl Store for DownStore {
+        async fn begin_attempt(
+            &self,
+            _: &Key,
+            _: &Limits,
+            _: SystemTime,
+        ) -> Result<KeyVerdict, StoreError> {
+            Err(StoreError::Config("down".into()))
+        }
+        async fn release(
+            &self,
+            _: &Key,
+            _: &Release,
+            _: &Limits,
+            _: SystemTime,
+        ) -> Result<(), StoreError> {
+            Err(StoreError::Config("down".into()))
+        }
+        async fn reset(&self, _: &KeyFilter) -> Result<u64, StoreError> {
+            Err(StoreError::Config("down".into()))
+        }
+        async fn list(&self, _: &ListQuery, _: SystemTime) -> Result<Vec<KeyStatus>, StoreError> {
+            Err(StoreError::Config("down".into()))
+        }
+        async fn purge_expired(&self, _: SystemTime) -> Result<u64, StoreError> {
+            Err(StoreError::Config("down".into()))
+        }
+        async fn health(&self) -> Result<StoreHealth, StoreError> {
+            Err(StoreError::Config("down".into()))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_store_fault_denies_with_503_or_allows_by_policy() {
+        for (on_error, expected, handler_calls) in [
+            (OnStoreError::Deny, StatusCode::SERVICE_UNAVAILABLE, 0),
+            (OnStoreError::Allow, StatusCode::UNAUTHORIZED, 1),
+        ] {
+            let policy = Policy::builder().on_store_error(on_error).build().unwrap();
+            let calls = Arc::new(AtomicUsize::new(0));
+            let layer = LoginGuardLayer::new(Guard::new(policy, Arc::new(DownStore)));
+            let svc = app(layer, calls.clone(), StatusCode::UNAUTHORIZED);
+            let res = svc.oneshot(form("username=a")).await.unwrap();
+            assert_eq!(res.status(), expected);
+            if expected == StatusCode::SERVICE_UNAVAILABLE {
+                assert_eq!(res.headers()[header::RETRY_AFTER], "5");
+            }
+            assert_eq!(calls.load(Ordering::SeqCst), handler_calls);
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! The responses the layer writes itself: the lockout response (HTML, JSON
+//! or a redirect), 503 when the store is down, and 400/413 for bad input.
+//!
+//! None of them mentions the username or whether it exists: a locked-out
+//! attempt on an unknown user gets the very same bytes as one on a real user.
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use loginguard_core::{LockReason, Lockout, Policy};
+
+use crate::body::{body_kind, BodyKind};
+
+/// The `Retry-After` (seconds) sent with a 503 when the store cannot answer
+/// and `on_store_error = "deny"`.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
+
+/// Whether the client would rather read JSON than HTML: its `Accept`
+/// header ranks `application/json` above `text/html`, or ranks them equally
+/// (no `Accept`, `*/*`) and the request body itself is JSON.
+///
+/// ```
+/// use axum::http::HeaderMap;
+/// use loginguard_axum::prefers_json;
+///
+/// let mut h = HeaderMap::new();
+/// h.insert("accept", "text/html,application/json;q=0.9".parse().unwrap());
+/// assert!(!prefers_json(&h));
+/// h.insert("accept", "application/json".parse().unwrap());
+/// assert!(prefers_json(&h));
+/// ```
+pub fn prefers_json(headers: &HeaderMap) -> bool {
+    let ranges: Vec<(String, f32)> = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .take(64)
+        .filter_map(media_range)
+        .collect();
+    let (json, html) = if ranges.is_empty() {
+        (1.0, 1.0)
+    } else {
+        (
+            quality(&ranges, "application", "json"),
+            quality(&ranges, "text", "html"),
+        )
+    };
+    json > html || (json == html && json > 0.0 && body_kind(headers) == BodyKind::Json)
+}
+
+fn media_range(item: &str) -> Option<(String, f32)> {
+    let mut params = item.split(';');
+    let range = params.next()?.trim().to_ascii_lowercase();
+    if range.is_empty() {
+        return None;
+    }
+    let q = params
+        .filter_map(|p| p.split_once('='))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("q"))
+        .and_then(|(_, v)| v.trim().parse::<f32>().ok())
+        .filter(|q| q.is_finite())
+        .map_or(1.0, |q| q.clamp(0.0, 1.0));
+    Some((range, q))
+}
+
+/// The quality of the most specific range matching `kind/sub`.
+fn quality(ranges: &[(String, f32)], kind: &str, sub: &str) -> f32 {
+    let exact = format!("{kind}/{sub}");
+    let any_sub = format!("{kind}/*");
+    [exact.as_str(), any_sub.as_str(), "*/*"]
+        .iter()
+        .find_map(|want| {
+            ranges
+                .iter()
+                .filter(|(r, _)| r == want)
+                .map(|(_, q)| *q)
+                .reduce(f32::max)
+        })
+        .unwrap_or(0.0)
+}
+
+/// The response to a refused attempt, as the layer sends it; handlers
+/// that drive the engine themselves send it too
+/// ([`LoginGuardHandle::lockout_response`](crate::LoginGuardHandle::lockout_response)).
+///
+/// - a lock, a deny-listed or a not-allow-listed IP: `lockout_status` (429
+///   by default) with `Retry-After` (seconds left, rounded up) when the lock
+///   ends by itself, an HTML page, or JSON
+///   `{"error":"locked_out","retry_after":N,"message":"…"}` (`retry_after`
+///   is `null` without an end) when [`prefers_json`]; or a 303 redirect to
+///   `lockout_url` when that is set;
+/// - a store that cannot answer (`on_store_error = "deny"`): 503 with
+///   `Retry-After: 5` and `"error":"unavailable"`.
+pub fn lockout_response(
+    policy: &Policy,
+    lockout: &Lockout,
+    request_headers: &HeaderMap,
+) -> Response {
+    let json = prefers_json(request_headers);
+    if lockout.reason == LockReason::StoreUnavailable {
+        let message = "Login is temporarily unavailable. Please try again in a few seconds.";
+        return page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some(UNAVAILABLE_RETRY_AFTER_SECS),
+            json,
+            "unavailable",
+            "Login temporarily unavailable",
+            message,
+        );
+    }
+    let retry_after = lockout.retry_after_secs();
+    if let Some(url) = &policy.lockout_url {
+        if let Ok(location) = HeaderValue::from_str(url) {
+            let mut res = Response::new(Body::empty());
+            *res.status_mut() = StatusCode::SEE_OTHER;
+            res.headers_mut().insert(header::LOCATION, location);
+            add_common(&mut res, retry_after);
+            return res;
+        }
+    }
+    let status =
+        StatusCode::from_u16(policy.lockout_status).unwrap_or(StatusCode::TOO_MANY_REQUESTS);
+    page(
+        status,
+        retry_after,
+        json,
+        "locked_out",
+        "Too many login attempts",
+        &lockout.message,
+    )
+}
+
+/// 400 with a plain message, e.g. "username is longer than 256 characters".
+pub(crate) fn bad_request(message: &str, request_headers: &HeaderMap) -> Response {
+    page(
+        StatusCode::BAD_REQUEST,
+        None,
+        prefers_json(request_headers),
+        "bad_request",
+        "Bad request",
+        message,
+    )
+}
+
+/// 413 for a body over `body_limit`.
+pub(crate) fn too_large(limit: usize, request_headers: &HeaderMap) -> Response {
+    let message = format!("The request body is larger than {limit} bytes.");
+    page(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        None,
+        prefers_json(request_headers),
+        "payload_too_large",
+        "Request too large",
+        &message,
+    )
+}
+
+fn page(
+    status: StatusCode,
+    retry_after: Option<u64>,
+    json: bool,
+    code: &str,
+    title: &str,
+    message: &str,
+) -> Response {
+    let (content_type, body) = if json {
+        let value =
+            serde_json::json!({ "error": code, "retry_after": retry_after, "message": message });
+        ("application/json", value.to_string())
+    } else {
+        let html = format!(
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+             <title>{title}</title></head>\n<body><main><h1>{title}</h1><p>{}</p></main></body></html>\n",
+            escape(message)
+        );
+        ("text/html; charset=utf-8", html)
+    };
+    let mut res = Response::new(Body::from(body));
+    *res.status_mut() = status;
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    add_common(&mut res, retry_after);
+    res
+}
+
+fn add_common(res: &mut Response, retry_after: Option<u64>) {
+    let headers = res.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Some(secs) = retry_after {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn accept_negotiation() {
+        assert!(!prefers_json(&headers(&[])));
+        assert!(!prefers_json(&headers(&[("accept", "*/*")])));
+        assert!(prefers_json(&headers(&[
+            ("accept", "*/*"),
+            ("content-type", "application/json")
+        ])));
+        assert!(prefers_json(&headers(&[(
+            "accept",
+            "application/json, text/html;q=0.5"
+        )])));
+        assert!(!prefers_json(&headers(&[(
+            "accept",
+            "text/html, application/*;q=0.8"
+        )])));
+        assert!(!prefers_json(&headers(&[
+            ("accept", "application/json;q=0"),
+            ("content-type", "application/json")
+        ])));
+        assert!(!prefers_json(&headers(&[("accept", "text/plain")])));
+    }
+
+    #[test]
+    fn html_is_escaped() {
+        assert_eq!(
+            escape("<b>\"x\" & 'y'</b>"),
+            "&lt;b&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/b&gt;"
+        );
+    }
+}

@@ -1,0 +1,208 @@
+//! The loginguard demo site, run by `loginguard demo`.
+//!
+//! A login page with argon2id-hashed passwords and cookie sessions,
+//! protected by [`loginguard_axum::LoginGuardLayer`] on the configured store
+//! (SQLite by default), so lockouts survive a restart and `loginguard reset`
+//! with the same configuration clears them, even while the demo runs: every
+//! request asks the store, nothing is cached in the process.
+//!
+//! | route | what |
+//! | --- | --- |
+//! | `GET /` | who is logged in |
+//! | `GET /login` | the login form (`username`, `password`) |
+//! | `POST /login` | form or JSON: 200 right, 401 wrong, 429 locked (`Retry-After` with a cool-off) |
+//! | `POST /logout` | ends the session |
+//! | `GET /healthz` | 200 |
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), loginguard_demo::DemoError> {
+//! let config = loginguard_core::Config::load(None).expect("configuration");
+//! let server = loginguard_demo::DemoServer::bind(loginguard_demo::DemoOptions::default(), config).await?;
+//! println!("listening on http://{}", server.local_addr());
+//! server.run().await
+//! # }
+//! ```
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+
+mod pages;
+mod routes;
+mod sessions;
+mod users;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use loginguard_axum::LoginGuardLayer;
+use loginguard_core::{Config, Guard, Policy, Store, StoreError};
+
+pub use users::Argon2Cost;
+
+/// How to run the demo.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DemoOptions {
+    /// Where to listen (default `127.0.0.1:8000`; port 0 picks a free one).
+    pub addr: SocketAddr,
+    /// Users and passwords (default alice/wonderland and bob/builder).
+    pub users: Vec<(String, String)>,
+    /// Password hashing cost (default OWASP's: 19456 KiB, 2 iterations).
+    pub argon2: Argon2Cost,
+}
+
+impl Default for DemoOptions {
+    fn default() -> Self {
+        DemoOptions {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            users: vec![
+                ("alice".to_owned(), "wonderland".to_owned()),
+                ("bob".to_owned(), "builder".to_owned()),
+            ],
+            argon2: Argon2Cost::default(),
+        }
+    }
+}
+
+impl DemoOptions {
+    /// Parses a `--user` value, `name:password`.
+    ///
+    /// ```
+    /// let (name, password) = loginguard_demo::DemoOptions::parse_user("carol:s3cret:x").unwrap();
+    /// assert_eq!((name.as_str(), password.as_str()), ("carol", "s3cret:x"));
+    /// assert!(loginguard_demo::DemoOptions::parse_user("carol").is_err());
+    /// ```
+    pub fn parse_user(value: &str) -> Result<(String, String), DemoError> {
+        match value.split_once(':') {
+            Some((name, password)) if !name.trim().is_empty() && !password.is_empty() => {
+                Ok((name.trim().to_owned(), password.to_owned()))
+            }
+            _ => Err(DemoError::BadUser(
+                value.split(':').next().unwrap_or("").to_owned(),
+            )),
+        }
+    }
+}
+
+/// Why the demo could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DemoError {
+    /// The store could not be opened.
+    #[error("cannot open the store: {0}")]
+    Store(#[from] StoreError),
+    /// The address could not be bound.
+    #[error(
+        "cannot listen on {addr}: {source} (is another server using it? try --addr 127.0.0.1:0)"
+    )]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The server failed while running.
+    #[error("server error: {0}")]
+    Serve(#[source] std::io::Error),
+    /// A `--user` value without `name:password`.
+    #[error("invalid --user value starting {0:?}: expected name:password")]
+    BadUser(String),
+    /// The argon2 settings were refused, or hashing failed.
+    #[error("{0}")]
+    Argon2(String),
+}
+
+/// A demo bound to its address, ready to run.
+#[derive(Debug)]
+pub struct DemoServer {
+    listener: tokio::net::TcpListener,
+    app: Router,
+    addr: SocketAddr,
+}
+
+impl DemoServer {
+    /// Opens the store named by `config` (`loginguard::open_store`) and binds.
+    pub async fn bind(options: DemoOptions, config: Config) -> Result<DemoServer, DemoError> {
+        let store = loginguard::open_store(&config).await?;
+        DemoServer::bind_with_store(options, config.policy, store).await
+    }
+
+    /// Binds with a store of your choice (tests use a memory store).
+    pub async fn bind_with_store(
+        options: DemoOptions,
+        policy: Policy,
+        store: Arc<dyn Store>,
+    ) -> Result<DemoServer, DemoError> {
+        let DemoOptions {
+            addr,
+            users,
+            argon2,
+        } = options;
+        let normalized: Vec<(String, String)> = users
+            .into_iter()
+            .map(|(name, password)| {
+                let name = policy
+                    .normalize_username(&name)
+                    .map_err(|_| DemoError::BadUser(name.clone()))?;
+                Ok((name, password))
+            })
+            .collect::<Result<_, DemoError>>()?;
+        let users =
+            tokio::task::spawn_blocking(move || users::Users::hash_all(&normalized, argon2))
+                .await
+                .map_err(|e| DemoError::Argon2(format!("hashing task failed: {e}")))??;
+        tracing::info!(target: "loginguard::demo", users = ?users.names(), "users ready");
+        let guard = Guard::new(policy.clone(), store);
+        let state = Arc::new(routes::AppState {
+            users: Arc::new(users),
+            sessions: sessions::Sessions::default(),
+            policy,
+        });
+        let app = routes::router(state, LoginGuardLayer::new(guard));
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| DemoError::Bind { addr, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| DemoError::Bind { addr, source })?;
+        Ok(DemoServer {
+            listener,
+            app,
+            addr,
+        })
+    }
+
+    /// The address actually bound (the port chosen for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until Ctrl-C.
+    pub async fn run(self) -> Result<(), DemoError> {
+        self.run_until(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+    }
+
+    /// Serves until `shutdown` completes.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), DemoError> {
+        tracing::info!(target: "loginguard::demo", "listening on http://{}", self.addr);
+        axum::serve(
+            self.listener,
+            self.app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(DemoError::Serve)
+    }
+}
+
+/// Opens the store, binds `options.addr` and serves until Ctrl-C.
+pub async fn serve(options: DemoOptions, config: Config) -> Result<(), DemoError> {
+    DemoServer::bind(options, config).await?.run().await
+}

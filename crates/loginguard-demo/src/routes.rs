@@ -1,0 +1,148 @@
+//! The demo's routes: `/`, `/login` (guarded), `/logout`, `/healthz`.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use bytes::Bytes;
+use loginguard_axum::LoginGuardLayer;
+use loginguard_core::Policy;
+
+use crate::pages;
+use crate::sessions::Sessions;
+use crate::users::Users;
+
+/// What the handlers share.
+#[derive(Debug)]
+pub(crate) struct AppState {
+    pub(crate) users: Arc<Users>,
+    pub(crate) sessions: Sessions,
+    pub(crate) policy: Policy,
+}
+
+/// The demo app; `guard` wraps `POST /login`.
+pub(crate) fn router(state: Arc<AppState>, guard: LoginGuardLayer) -> Router {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login_page).post(login).layer(guard))
+        .route("/logout", post(logout))
+        .route("/healthz", get(healthz))
+        .with_state(state)
+}
+
+async fn home(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Html<String> {
+    Html(pages::home(state.sessions.user(&headers).as_deref()))
+}
+
+async fn login_page(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Html<String> {
+    Html(pages::login_form(
+        None,
+        state.sessions.user(&headers).as_deref(),
+    ))
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn logout(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let cookie = state.sessions.close(&headers);
+    (
+        StatusCode::SEE_OTHER,
+        [
+            (header::LOCATION, HeaderValue::from_static("/")),
+            (header::SET_COOKIE, cookie),
+        ],
+    )
+        .into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct Credentials {
+    username: String,
+    password: String,
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        })
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        })
+}
+
+/// `POST /login`: 200 and a session cookie for the right password, 401
+/// otherwise (the layer turns a locked attempt into 429 before this runs).
+async fn login(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let json = is_json(&headers);
+    let parsed: Result<Credentials, String> = if json {
+        serde_json::from_slice(&body).map_err(|e| e.to_string())
+    } else if is_form(&headers) {
+        serde_urlencoded::from_bytes(&body).map_err(|e| e.to_string())
+    } else {
+        return (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send application/x-www-form-urlencoded or application/json\n",
+        )
+            .into_response();
+    };
+    let credentials = match parsed {
+        Ok(c) => c,
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("expected `username` and `password`: {e}\n"),
+            )
+                .into_response()
+        }
+    };
+    // The same normalisation loginguard counts with.
+    let username = match state.policy.normalize_username(&credentials.username) {
+        Ok(name) => name,
+        Err(e) => return (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
+    };
+    let ok = state
+        .users
+        .verify_blocking(username.clone(), credentials.password)
+        .await;
+    match (ok, json) {
+        (true, true) => {
+            let cookie = state.sessions.open(&username);
+            let body = serde_json::json!({ "ok": true, "username": username });
+            ([(header::SET_COOKIE, cookie)], Json(body)).into_response()
+        }
+        (true, false) => {
+            let cookie = state.sessions.open(&username);
+            (
+                [(header::SET_COOKIE, cookie)],
+                Html(pages::welcome(&username)),
+            )
+                .into_response()
+        }
+        (false, true) => {
+            let body = serde_json::json!({ "error": "invalid_credentials", "message": "wrong username or password" });
+            (StatusCode::UNAUTHORIZED, Json(body)).into_response()
+        }
+        (false, false) => {
+            let page = pages::login_form(Some("Wrong username or password."), None);
+            (StatusCode::UNAUTHORIZED, Html(page)).into_response()
+        }
+    }
+}
