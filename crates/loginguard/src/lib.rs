@@ -7,6 +7,8 @@
 //!   engine, the [`Store`] trait, the [`MemoryStore`]) re-exported at the
 //!   root;
 //! - `sqlite` (default): [`sqlite::SqliteStore`], the embedded store;
+//! - `axum` (default): [`axum::LoginGuardLayer`], the tower/axum layer that
+//!   guards login routes;
 //! - [`open_store`]: the store named by [`Config::store`], as the
 //!   `loginguard` command and the demo open it.
 //!
@@ -37,3 +39,9 @@ pub use open::{
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 #[doc(inline)]
 pub use loginguard_sqlite as sqlite;
+
+/// The tower/axum layer (feature `axum`).
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+#[doc(inline)]
+pub use loginguard_axum as axum;
