@@ -106,7 +106,10 @@ mod tests {
         assert!(s.record.locked);
         assert_eq!(s.record.locked_until, Some(1_700_000_060_000));
         assert_eq!(s.record.lock_count, 2);
-        assert_eq!(s.record.failures, vec![1_699_999_999_000, 1_700_000_000_000]);
+        assert_eq!(
+            s.record.failures,
+            vec![1_699_999_999_000, 1_700_000_000_000]
+        );
         assert_eq!(s.expires_at, None);
         let s = decode("1|0||0|5|15|").unwrap();
         assert!(s.record.failures.is_empty());

@@ -130,10 +130,7 @@ impl Conn {
     ) -> redis::RedisResult<T> {
         match (self, node) {
             (Conn::Cluster(c), Node::Primary { host, port }) => {
-                let value = c
-                    .clone()
-                    .route_command(cmd, routing(host, *port))
-                    .await?;
+                let value = c.clone().route_command(cmd, routing(host, *port)).await?;
                 Ok(redis::from_redis_value(value)?)
             }
             _ => self.query(&cmd).await,
@@ -141,7 +138,11 @@ impl Conn {
     }
 
     /// Runs a pipeline on one node; one value per command.
-    pub(crate) async fn pipe_node(&self, node: &Node, pipe: Pipeline) -> redis::RedisResult<Vec<Value>> {
+    pub(crate) async fn pipe_node(
+        &self,
+        node: &Node,
+        pipe: Pipeline,
+    ) -> redis::RedisResult<Vec<Value>> {
         match (self, node) {
             (Conn::Cluster(c), Node::Primary { host, port }) => {
                 let count = pipe.len();
@@ -178,14 +179,20 @@ impl Conn {
         if let Value::Array(ranges) = slots {
             for range in ranges {
                 let Value::Array(parts) = range else { continue };
-                let Some(Value::Array(primary)) = parts.get(2) else { continue };
+                let Some(Value::Array(primary)) = parts.get(2) else {
+                    continue;
+                };
                 let host = match primary.first() {
                     Some(Value::BulkString(b)) => String::from_utf8_lossy(b).into_owned(),
                     Some(Value::SimpleString(s)) => s.clone(),
                     _ => continue,
                 };
-                let Some(Value::Int(port)) = primary.get(1) else { continue };
-                let Ok(port) = u16::try_from(*port) else { continue };
+                let Some(Value::Int(port)) = primary.get(1) else {
+                    continue;
+                };
+                let Ok(port) = u16::try_from(*port) else {
+                    continue;
+                };
                 let node = Node::Primary { host, port };
                 if !nodes.contains(&node) {
                     nodes.push(node);

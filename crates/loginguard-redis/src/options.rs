@@ -86,8 +86,7 @@ impl RedisOptions {
         let p = &self.prefix;
         let ok = !p.is_empty()
             && p.chars().count() <= 64
-            && p
-                .chars()
+            && p.chars()
                 .all(|c| !c.is_whitespace() && !c.is_control() && c != '{' && c != '}');
         if ok {
             Ok(())

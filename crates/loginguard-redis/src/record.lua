@@ -5,11 +5,14 @@
 -- with times in milliseconds since the Unix epoch, "" for "none", and the
 -- failure times oldest first. Every write sets the key's TTL: until the
 -- record can no longer change a verdict, or the retention when that is never.
+-- A TTL is never under MIN_TTL: a record outliving its use by a moment
+-- changes no verdict, and app servers' clocks may differ a little.
 -- Numbers are Lua doubles: every millisecond time up to 2^53 is exact.
 
 local MAX_COOL_OFF = 3153600000000 -- record::MAX_COOL_OFF_MS (100 years)
 local U32_MAX = 4294967295
 local I32_MAX = 2147483647
+local MIN_TTL = 1000
 
 local function opt(s)
   if s == nil or s == '' then return nil end
@@ -125,7 +128,7 @@ local function store(key, r, L)
     ttl = L.retention
   else
     ttl = e - L.now
-    if ttl < 1 then ttl = 1 end
+    if ttl < MIN_TTL then ttl = MIN_TTL end
   end
   local fs = {}
   for i, t in ipairs(r.failures) do fs[i] = fmt(t) end

@@ -17,13 +17,21 @@ pub(crate) struct Scripts {
 impl Scripts {
     pub(crate) fn new() -> Scripts {
         Scripts {
-            begin: Script::new(concat!(include_str!("record.lua"), "\n", include_str!("begin.lua"))),
+            begin: Script::new(concat!(
+                include_str!("record.lua"),
+                "\n",
+                include_str!("begin.lua")
+            )),
             release: Script::new(concat!(
                 include_str!("record.lua"),
                 "\n",
                 include_str!("release.lua")
             )),
-            purge: Script::new(concat!(include_str!("record.lua"), "\n", include_str!("purge.lua"))),
+            purge: Script::new(concat!(
+                include_str!("record.lua"),
+                "\n",
+                include_str!("purge.lua")
+            )),
         }
     }
 }

@@ -4,7 +4,9 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use loginguard_core::record::{duration_ms, from_ms, to_ms, KeyVerdict, Limits, Release};
-use loginguard_core::{Config, Key, KeyFilter, KeyStatus, ListQuery, Store, StoreError, StoreHealth};
+use loginguard_core::{
+    Config, Key, KeyFilter, KeyStatus, ListQuery, Store, StoreError, StoreHealth,
+};
 use redis::Value;
 
 use crate::codec::{self, Stored};
@@ -115,7 +117,11 @@ impl RedisStore {
             let mut cursor = 0u64;
             loop {
                 let mut cmd = redis::cmd("SCAN");
-                cmd.arg(cursor).arg("MATCH").arg(&pattern).arg("COUNT").arg(BATCH);
+                cmd.arg(cursor)
+                    .arg("MATCH")
+                    .arg(&pattern)
+                    .arg("COUNT")
+                    .arg(BATCH);
                 let (next, keys): (u64, Vec<String>) =
                     self.run("SCAN", self.conn.query_node(&node, cmd)).await?;
                 out.extend(keys.into_iter().map(|k| (node.clone(), k)));
@@ -284,11 +290,7 @@ impl Store for RedisStore {
         Ok(self.sum_per_node("DEL", batches, false).await?)
     }
 
-    async fn list(
-        &self,
-        query: &ListQuery,
-        now: SystemTime,
-    ) -> Result<Vec<KeyStatus>, StoreError> {
+    async fn list(&self, query: &ListQuery, now: SystemTime) -> Result<Vec<KeyStatus>, StoreError> {
         let now_ms = to_ms(now);
         let mut out = Vec::new();
         for (_, redis_key, stored) in self.records().await? {
@@ -304,7 +306,8 @@ impl Store for RedisStore {
             if !locked && (failures == 0 || stored.expires_at.is_some_and(|e| e <= now_ms)) {
                 continue;
             }
-            let Some(key) = codec::key_id(&self.prefix, &redis_key).and_then(|id| Key::parse(id).ok())
+            let Some(key) =
+                codec::key_id(&self.prefix, &redis_key).and_then(|id| Key::parse(id).ok())
             else {
                 continue;
             };
@@ -315,12 +318,16 @@ impl Store for RedisStore {
                 key,
                 failures,
                 locked,
-                if locked { rec.locked_until.map(from_ms) } else { None },
+                if locked {
+                    rec.locked_until.map(from_ms)
+                } else {
+                    None
+                },
                 rec.lock_count,
                 from_ms(rec.updated_at),
             ));
         }
-        out.sort_by(|a, b| b.last_attempt.cmp(&a.last_attempt));
+        out.sort_by_key(|s| std::cmp::Reverse(s.last_attempt));
         if let Some(limit) = query.limit {
             out.truncate(limit);
         }
@@ -356,20 +363,34 @@ impl Store for RedisStore {
 
     async fn health(&self) -> Result<StoreHealth, StoreError> {
         let mut health = StoreHealth::ok(self.description.clone());
-        let info: String = self
-            .run("INFO", self.conn.query(redis::cmd("INFO").arg("server")))
-            .await?;
-        let version = info
-            .lines()
-            .find_map(|l| l.strip_prefix("redis_version:"))
-            .unwrap_or("unknown")
-            .trim()
-            .to_owned();
-        health.notes.push(format!("Redis {version}"));
+        let nodes = self.run("CLUSTER SLOTS", self.conn.nodes()).await?;
+        let mut versions = Vec::new();
+        for node in &nodes {
+            let info: String = self
+                .run(
+                    "INFO",
+                    self.conn
+                        .query_node(node, redis::cmd("INFO").arg("server").clone()),
+                )
+                .await?;
+            let version = info
+                .lines()
+                .find_map(|l| l.strip_prefix("redis_version:"))
+                .unwrap_or("unknown")
+                .trim()
+                .to_owned();
+            if !versions.contains(&version) {
+                versions.push(version);
+            }
+        }
+        health.notes.push(format!("Redis {}", versions.join(", ")));
         if self.is_cluster() {
-            let nodes = self.run("CLUSTER SLOTS", self.conn.nodes()).await?;
             let state: String = self
-                .run("CLUSTER INFO", self.conn.query(redis::cmd("CLUSTER").arg("INFO")))
+                .run(
+                    "CLUSTER INFO",
+                    self.conn
+                        .query_node(&nodes[0], redis::cmd("CLUSTER").arg("INFO").clone()),
+                )
                 .await?;
             let state = state
                 .lines()
@@ -394,9 +415,9 @@ impl Store for RedisStore {
             self.prefix,
             humanize(self.retention)
         ));
-        health
-            .notes
-            .push("no audit log in Redis: keep it in PostgreSQL or SQLite if you need one".to_owned());
+        health.notes.push(
+            "no audit log in Redis: keep it in PostgreSQL or SQLite if you need one".to_owned(),
+        );
         Ok(health)
     }
 }

@@ -49,9 +49,9 @@ impl Target {
             url: redact(url),
             reason: reason.to_owned(),
         };
-        let (scheme, rest) = url
-            .split_once("://")
-            .ok_or_else(|| bad("expected redis://, rediss://, redis+cluster:// or rediss+cluster://"))?;
+        let (scheme, rest) = url.split_once("://").ok_or_else(|| {
+            bad("expected redis://, rediss://, redis+cluster:// or rediss+cluster://")
+        })?;
         let (cluster, tls) = match scheme.to_ascii_lowercase().as_str() {
             "redis" => (false, false),
             "rediss" => (false, true),
@@ -74,7 +74,11 @@ impl Target {
         };
         let mut retention = None;
         let mut params = Vec::new();
-        for pair in query.into_iter().flat_map(|q| q.split('&')).filter(|p| !p.is_empty()) {
+        for pair in query
+            .into_iter()
+            .flat_map(|q| q.split('&'))
+            .filter(|p| !p.is_empty())
+        {
             match pair.split_once('=') {
                 Some(("retention", value)) => {
                     let d = loginguard_core::policy::parse_duration(value)
@@ -114,7 +118,9 @@ impl Target {
             .map(|h| format!("{node_scheme}://{auth}{h}{query}"))
             .collect();
         if nodes.is_empty() {
-            return Err(bad("name at least one node: redis+cluster://host:port,host:port"));
+            return Err(bad(
+                "name at least one node: redis+cluster://host:port,host:port",
+            ));
         }
         Ok((Target::Cluster { nodes }, retention))
     }

@@ -16,7 +16,12 @@ impl loginguard_store_tests::Harness for SharedRedis {
         let url = support::shared_url()?;
         let prefix = support::random_prefix();
         let stores = support::open_stores(&url, &prefix, handles).await;
-        Some(stores.into_iter().map(|s| Arc::new(s) as Arc<dyn Store>).collect())
+        Some(
+            stores
+                .into_iter()
+                .map(|s| Arc::new(s) as Arc<dyn Store>)
+                .collect(),
+        )
     }
 }
 

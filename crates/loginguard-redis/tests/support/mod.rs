@@ -122,7 +122,11 @@ impl Server {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while !answers_ping(self.port) {
-            assert!(Instant::now() < deadline, "redis-server on {} did not start", self.port);
+            assert!(
+                Instant::now() < deadline,
+                "redis-server on {} did not start",
+                self.port
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -133,6 +137,18 @@ impl Server {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// Freezes (`SIGSTOP`) or thaws (`SIGCONT`) the server: it keeps its
+    /// connections open but answers nothing.
+    pub fn freeze(&self, frozen: bool) {
+        let child = self.child.as_ref().expect("server running");
+        let status = Command::new("kill")
+            .arg(if frozen { "-STOP" } else { "-CONT" })
+            .arg(child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success());
     }
 
     pub fn url(&self) -> String {
@@ -201,7 +217,10 @@ impl Cluster {
             if all_ok {
                 break;
             }
-            assert!(Instant::now() < deadline, "the Cluster did not reach cluster_state:ok");
+            assert!(
+                Instant::now() < deadline,
+                "the Cluster did not reach cluster_state:ok"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         Cluster { nodes, _dir: dir }
@@ -209,7 +228,11 @@ impl Cluster {
 
     /// `redis+cluster://127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3`
     pub fn url(&self) -> String {
-        let hosts: Vec<String> = self.nodes.iter().map(|n| format!("127.0.0.1:{}", n.port)).collect();
+        let hosts: Vec<String> = self
+            .nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.port))
+            .collect();
         format!("redis+cluster://{}", hosts.join(","))
     }
 
@@ -223,7 +246,10 @@ impl Cluster {
                     .arg(format!("{prefix}:*"))
                     .output()
                     .expect("redis-cli --scan");
-                String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.is_empty()).count()
+                String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .filter(|l| !l.is_empty())
+                    .count()
             })
             .collect()
     }

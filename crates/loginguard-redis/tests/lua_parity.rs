@@ -1,0 +1,151 @@
+//! The Lua scripts against `loginguard_core::record`: random sequences of
+//! begins and releases under random limits must give the same verdicts and
+//! leave the same record in Redis as the Rust rules do. Needs
+//! `LOGINGUARD_TEST_REDIS_URL`.
+
+mod support;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use loginguard_core::record::{self, to_ms, KeyRecord, Limits, Release};
+use loginguard_core::{Key, Store};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+fn random_limits(rng: &mut StdRng) -> Limits {
+    let secs =
+        |rng: &mut StdRng, max: u64| Some(Duration::from_millis(rng.gen_range(1..max * 1000)));
+    let window = if rng.gen_bool(0.5) {
+        secs(rng, 120)
+    } else {
+        None
+    };
+    let cool_off = if rng.gen_bool(0.7) {
+        secs(rng, 60)
+    } else {
+        None
+    };
+    let multiplier = *[1.0, 1.5, 2.0, 3.0, 7.25].get(rng.gen_range(0..5)).unwrap();
+    let max = if rng.gen_bool(0.5) {
+        secs(rng, 600)
+    } else {
+        None
+    };
+    Limits::new(rng.gen_range(1..6))
+        .with_failure_window(window)
+        .with_cool_off(cool_off)
+        .with_progression(multiplier, max)
+        .with_count_during_lockout(rng.gen_bool(0.6))
+        .with_lock_out(rng.gen_bool(0.9))
+}
+
+fn stored(raw: Option<String>) -> Option<KeyRecord> {
+    let raw = raw?;
+    let p: Vec<&str> = raw.split('|').collect();
+    assert_eq!(p.len(), 7, "{raw}");
+    let opt = |s: &str| (!s.is_empty()).then(|| s.parse::<i64>().unwrap());
+    Some(KeyRecord {
+        locked: p[1] == "1",
+        locked_until: opt(p[2]),
+        lock_count: p[3].parse().unwrap(),
+        updated_at: p[4].parse().unwrap(),
+        failures: if p[6].is_empty() {
+            Vec::new()
+        } else {
+            p[6].split(',').map(|t| t.parse().unwrap()).collect()
+        },
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lua_rules_match_the_rust_rules() {
+    let Some(url) = support::shared_url() else {
+        return;
+    };
+    let prefix = support::random_prefix();
+    let store = support::open_stores(&url, &prefix, 1).await.pop().unwrap();
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut raw = client.get_multiplexed_async_connection().await.unwrap();
+    let base = to_ms(SystemTime::now());
+    for seed in 0..60u64 {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let key = Key::new("parity").with_username(format!("user{seed}"));
+        let mut model = KeyRecord::default();
+        let mut present = false;
+        let mut now = base;
+        let mut begun: Vec<(i64, bool)> = Vec::new();
+        // A policy change now and then, as when operators edit the config.
+        let mut limits = random_limits(&mut rng);
+        for step in 0..80 {
+            if rng.gen_bool(0.05) {
+                limits = random_limits(&mut rng);
+            }
+            now += rng.gen_range(0..20_000);
+            let at = UNIX_EPOCH + Duration::from_millis(u64::try_from(now).unwrap());
+            if begun.is_empty() || rng.gen_bool(0.75) {
+                let expected = record::begin(&mut model, &limits, now);
+                present = true;
+                let got = store.begin_attempt(&key, &limits, at).await.unwrap();
+                assert_eq!(got, expected, "seed {seed} step {step}: {limits:?}");
+                if let record::KeyVerdict::Allowed {
+                    locks_on_failure, ..
+                } = got
+                {
+                    begun.push((now, locks_on_failure));
+                }
+            } else {
+                let (time, undo) = begun.swap_remove(rng.gen_range(0..begun.len()));
+                let release = if rng.gen_bool(0.2) {
+                    Release::reset(time)
+                } else {
+                    Release::give_back(time, undo)
+                };
+                if present {
+                    record::release(&mut model, &limits, &release, now);
+                    if model.is_empty() {
+                        model = KeyRecord::default();
+                        present = false;
+                    }
+                }
+                store.release(&key, &release, &limits, at).await.unwrap();
+            }
+            let value: Option<String> = redis::cmd("GET")
+                .arg(store.redis_key(&key))
+                .query_async(&mut raw)
+                .await
+                .unwrap();
+            let got = stored(value);
+            if present {
+                assert_eq!(
+                    got.as_ref(),
+                    Some(&model),
+                    "seed {seed} step {step}: {limits:?}"
+                );
+                let ttl: i64 = redis::cmd("PTTL")
+                    .arg(store.redis_key(&key))
+                    .query_async(&mut raw)
+                    .await
+                    .unwrap();
+                assert!(ttl > 0, "every record has a TTL (seed {seed} step {step})");
+                let expected_ttl = model
+                    .expires_at(&limits)
+                    .map_or(store.retention().as_millis() as i64, |e| {
+                        (e - now).max(1_000)
+                    });
+                assert!(
+                    ttl <= expected_ttl,
+                    "TTL {ttl} > {expected_ttl} (seed {seed} step {step})"
+                );
+            } else {
+                assert_eq!(got, None, "seed {seed} step {step}");
+            }
+        }
+    }
+    let _: i64 = redis::cmd("EVAL")
+        .arg("local n = 0 for _, k in ipairs(redis.call('KEYS', ARGV[1])) do n = n + redis.call('DEL', k) end return n")
+        .arg(0)
+        .arg(format!("{prefix}:*"))
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+}
