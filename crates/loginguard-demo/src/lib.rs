@@ -13,6 +13,7 @@
 //! | `POST /login` | form or JSON: 200 right, 401 wrong, 429 locked (`Retry-After` with a cool-off) |
 //! | `POST /logout` | ends the session |
 //! | `GET /healthz` | 200 |
+//! | `GET /metrics` | Prometheus counters of the login guard |
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), loginguard_demo::DemoError> {
@@ -159,7 +160,9 @@ impl DemoServer {
             sessions: sessions::Sessions::default(),
             policy,
         });
-        let app = routes::router(state, LoginGuardLayer::new(guard));
+        let metrics = guard.metrics().clone();
+        let app = routes::router(state, LoginGuardLayer::new(guard))
+            .route("/metrics", loginguard_admin::metrics::route(metrics));
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|source| DemoError::Bind { addr, source })?;
