@@ -49,7 +49,8 @@ pub async fn open_store_with(
     let _ = mode; // read by the backend arms that have a schema
     match scheme(url) {
         "memory" => Ok(Arc::new(
-            MemoryStore::with_max_keys(config.memory_max_keys).with_audit_log(MEMORY_AUDIT_CAPACITY),
+            MemoryStore::with_max_keys(config.memory_max_keys)
+                .with_audit_log(MEMORY_AUDIT_CAPACITY),
         )),
         #[cfg(feature = "sqlite")]
         "sqlite" => open_sqlite(url, config, mode).await,
@@ -61,7 +62,11 @@ pub async fn open_store_with(
 pub fn accepted_store_forms() -> Vec<&'static str> {
     let mut forms = vec!["\"memory\""];
     if cfg!(feature = "sqlite") {
-        forms.extend(["\"sqlite://path\"", "\"sqlite:path\"", "\"sqlite::memory:\""]);
+        forms.extend([
+            "\"sqlite://path\"",
+            "\"sqlite:path\"",
+            "\"sqlite::memory:\"",
+        ]);
     }
     forms
 }
@@ -124,7 +129,10 @@ mod tests {
     #[tokio::test]
     async fn unknown_schemes_name_the_accepted_forms() {
         for url in ["mysql://db", "loginguard.db", "memcached:x"] {
-            let err = open_store(&config(url, false)).await.unwrap_err().to_string();
+            let err = open_store(&config(url, false))
+                .await
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("\"memory\"") && err.contains(url), "{err}");
         }
     }
@@ -140,7 +148,10 @@ mod tests {
             "sqlite::memory:".to_owned(),
         ] {
             let store = open_store(&config(&url, true)).await.unwrap();
-            assert!(store.health().await.unwrap().pending_migrations.is_empty(), "{url}");
+            assert!(
+                store.health().await.unwrap().pending_migrations.is_empty(),
+                "{url}"
+            );
         }
         assert!(abs.exists());
     }
@@ -150,9 +161,14 @@ mod tests {
     async fn sqlite_without_auto_migrate_says_to_migrate() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("lg.db").display());
-        let err = open_store(&config(&url, false)).await.unwrap_err().to_string();
+        let err = open_store(&config(&url, false))
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("loginguard migrate"), "{err}");
-        let store = open_store_with(&config(&url, false), OpenMode::Migrate).await.unwrap();
+        let store = open_store_with(&config(&url, false), OpenMode::Migrate)
+            .await
+            .unwrap();
         assert!(!store.health().await.unwrap().pending_migrations.is_empty());
         store.migrate().await.unwrap();
         drop(store);

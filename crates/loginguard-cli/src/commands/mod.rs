@@ -1,0 +1,24 @@
+//! One module per subcommand; each has `Args` (its flags) and `run`.
+//! They call the library only (`open_store`, `Store`, `AuditLog`), never SQL.
+
+pub(crate) mod check;
+pub(crate) mod list;
+pub(crate) mod logs;
+pub(crate) mod migrate;
+pub(crate) mod purge_logs;
+pub(crate) mod reset;
+
+use crate::cli::{Cli, Command};
+
+/// Runs the chosen subcommand.
+pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
+    let global = &cli.global;
+    match cli.command {
+        Command::Check(args) => check::run(global, args).await,
+        Command::Migrate(args) => migrate::run(global, args).await,
+        Command::List(args) => list::run(global, args).await,
+        Command::Reset(args) => reset::run(global, args).await,
+        Command::Logs(args) => logs::run(global, args).await,
+        Command::PurgeLogs(args) => purge_logs::run(global, args).await,
+    }
+}
