@@ -1,0 +1,133 @@
+//! Attempts per second through the engine on a PostgreSQL store, at 1, 16
+//! and 64 concurrent tasks, beside `pgbench` running `SELECT 1` with the
+//! same number of clients on the same server as the ceiling for one
+//! trivial statement.
+//!
+//! ```sh
+//! LOGINGUARD_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test cargo bench -p loginguard-postgres --bench postgres_store
+//! ```
+//!
+//! Each attempt is `Guard::begin` + `Guard::failure` from a new IP (every
+//! attempt writes a new row; the failure log is off), with a pool of as
+//! many connections as tasks (at most 64). Each level runs for at most 3 s
+//! or 200,000 attempts. The bench works in a schema of its own and drops
+//! it when done.
+
+use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use loginguard_core::{Attempt, Decision, Guard, Policy, Store};
+use loginguard_postgres::{PostgresOptions, PostgresStore};
+
+const RUN: Duration = Duration::from_secs(3);
+const MAX_ATTEMPTS: u64 = 200_000;
+
+fn pgbench(url: &str, clients: usize) -> Option<f64> {
+    let dir = std::env::temp_dir().join(format!("lg-pgbench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).ok()?;
+    let script = dir.join("select1.sql");
+    std::fs::write(&script, "SELECT 1;\n").ok()?;
+    let out = Command::new("pgbench")
+        .args(["-n", "-T", "3", "-c", &clients.to_string()])
+        .args(["-j", &clients.min(2).to_string(), "-f"])
+        .arg(&script)
+        .arg(url)
+        .output()
+        .ok()?;
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = String::from_utf8_lossy(&out.stdout);
+    // "tps = 23640.123456 (without initial connection time)"
+    let line = text.lines().find(|l| l.starts_with("tps = "))?;
+    line.split_whitespace().nth(2)?.parse().ok()
+}
+
+async fn attempts_per_second(guard: Arc<Guard>, tasks: usize, level: u64) -> f64 {
+    let done = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let mut handles = Vec::new();
+    for t in 0..tasks {
+        let guard = guard.clone();
+        let done = done.clone();
+        handles.push(tokio::spawn(async move {
+            let mut i = 0u64;
+            while start.elapsed() < RUN && done.load(Ordering::Relaxed) < MAX_ATTEMPTS {
+                i += 1;
+                let n = (level << 40) | ((t as u64) << 24) | i;
+                let ip = std::net::Ipv6Addr::from(u128::from(n) | (0x2001_0db8u128 << 96));
+                let attempt = Attempt::new("POST", "/login")
+                    .ip(ip.into())
+                    .username("alice");
+                match guard.begin(attempt).await {
+                    Ok(Decision::Proceed(ticket)) => {
+                        let _ = guard.failure(ticket).await;
+                    }
+                    Ok(Decision::Refused(_)) => {}
+                    Err(e) => panic!("{e}"),
+                }
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    for h in handles {
+        h.await.expect("bench task");
+    }
+    done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let Ok(url) = std::env::var("LOGINGUARD_TEST_POSTGRES_URL") else {
+        println!("skipped: LOGINGUARD_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let schema = format!("lgbench_{:08x}", rand::random::<u32>());
+        let policy = Policy::builder()
+            .failure_limit(5)
+            .failure_window(Some(Duration::from_secs(60)))
+            .ipv6_prefix(128)
+            .failure_log(false)
+            .build()
+            .expect("policy");
+        println!(
+            "| concurrent tasks | loginguard attempts/s | pgbench SELECT 1 tps (-c same) | ratio |"
+        );
+        println!("| ---: | ---: | ---: | ---: |");
+        for (level, tasks) in [1usize, 16, 64].into_iter().enumerate() {
+            let store = PostgresStore::connect(
+                &url,
+                PostgresOptions::new()
+                    .schema(&schema)
+                    .max_connections(u32::try_from(tasks.min(64)).unwrap_or(64))
+                    .timeout(Duration::from_secs(10))
+                    .auto_migrate(true),
+            )
+            .await
+            .expect("connect to PostgreSQL");
+            let pool = store.pool().clone();
+            let guard = Arc::new(Guard::new(
+                policy.clone(),
+                Arc::new(store) as Arc<dyn Store>,
+            ));
+            let ours = attempts_per_second(guard, tasks, level as u64 + 1).await;
+            pool.close().await;
+            let ceiling = pgbench(&url, tasks);
+            let (ceiling_text, ratio) = match ceiling {
+                Some(c) => (format!("{c:.0}"), format!("{:.2}×", c / ours)),
+                None => ("n/a".to_owned(), "n/a".to_owned()),
+            };
+            println!("| {tasks} | {ours:.0} | {ceiling_text} | {ratio} |");
+        }
+        let pool = sqlx::PgPool::connect(&url).await.expect("connect");
+        sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+            .execute(&pool)
+            .await
+            .expect("drop bench schema");
+    });
+}

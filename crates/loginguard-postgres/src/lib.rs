@@ -1,0 +1,48 @@
+//! loginguard-postgres: a [`Store`](loginguard_core::Store) and
+//! [`AuditLog`](loginguard_core::AuditLog) in PostgreSQL, shared by every
+//! app server that points at the same database.
+//!
+//! - All tables live in one schema of their own (`store_prefix`, default
+//!   `loginguard`), reached through the connection's `search_path`, so
+//!   several apps (or test runs) can share a database.
+//! - Versioned migrations (`migrations/`, embedded) are run by
+//!   [`Store::migrate`](loginguard_core::Store::migrate), i.e.
+//!   `loginguard migrate`. While migrations are pending every call answers
+//!   [`StoreError::SchemaOutdated`](loginguard_core::StoreError), unless the
+//!   store was opened with `auto_migrate`.
+//! - Each attempt is one short transaction on the key's row
+//!   (`SELECT … FOR UPDATE`, the rules of [`loginguard_core::record`], then
+//!   `UPDATE`, or `INSERT … ON CONFLICT DO NOTHING` for a new key): exact
+//!   however many app servers and pools share the database.
+//! - Every call is bounded by the store timeout (pool acquire, statement
+//!   timeout and an overall limit); a dead server answers
+//!   [`StoreError::Unavailable`](loginguard_core::StoreError) quickly and
+//!   the pool reconnects by itself.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), loginguard_core::StoreError> {
+//! use loginguard_core::Store;
+//! use loginguard_postgres::{PostgresOptions, PostgresStore};
+//!
+//! let store = PostgresStore::connect(
+//!     "postgres://app:secret@db.internal/app",
+//!     PostgresOptions::new().schema("loginguard"),
+//! )
+//! .await?;
+//! store.migrate().await?; // what `loginguard migrate` does
+//! # Ok(()) }
+//! ```
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+
+mod audit;
+mod error;
+mod options;
+mod schema;
+mod store;
+
+pub use error::PostgresStoreError;
+pub use options::PostgresOptions;
+pub use store::PostgresStore;
+
+/// The database driver this store is built on.
+pub use sqlx;

@@ -1,0 +1,462 @@
+//! `PostgresStore`: the [`Store`] implementation.
+
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use loginguard_core::record::{self, from_ms, to_ms, KeyRecord, KeyVerdict, Limits, Release};
+use loginguard_core::{
+    AuditLog, Config, Key, KeyFilter, KeyStatus, ListQuery, Store, StoreError, StoreHealth,
+};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::{PgConnection, PgPool, Row};
+
+use crate::error::PostgresStoreError;
+use crate::options::{redact, PostgresOptions};
+use crate::schema;
+
+/// Keys matching a [`KeyFilter`] given as `$1` scope, `$2` ip, `$3` username
+/// (see `KeyFilter::matches`).
+const FILTER: &str = "($1::text IS NULL OR scope = $1) \
+     AND (($2::text IS NULL AND $3::text IS NULL) OR ip = $2 OR username = $3) \
+     AND NOT (ip IS NOT NULL AND $2::text IS NOT NULL AND ip <> $2) \
+     AND NOT (username IS NOT NULL AND $3::text IS NOT NULL AND username <> $3)";
+
+/// A [`Store`] and [`AuditLog`] in PostgreSQL; see the crate docs.
+pub struct PostgresStore {
+    pub(crate) pool: PgPool,
+    schema: String,
+    pub(crate) timeout: Duration,
+    description: String,
+    /// Set once the schema was seen up to date.
+    ready: AtomicBool,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("database", &self.description)
+            .field("schema", &self.schema)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (`postgres://user:password@host:port/db`),
+    /// waiting at most `options.timeout`. Runs pending migrations when
+    /// `options.auto_migrate` is set; otherwise calls fail with
+    /// `StoreError::SchemaOutdated` until `loginguard migrate` has run.
+    pub async fn connect(url: &str, options: PostgresOptions) -> Result<PostgresStore, StoreError> {
+        options.check()?;
+        let description = redact(url);
+        let statement_timeout = options.timeout.as_millis().to_string();
+        let connect = PgConnectOptions::from_str(url)
+            .map_err(|e| PostgresStoreError::Url {
+                url: description.clone(),
+                reason: e.to_string(),
+            })?
+            .application_name("loginguard")
+            .options([
+                ("search_path", options.schema.as_str()),
+                ("statement_timeout", statement_timeout.as_str()),
+            ]);
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(options.timeout)
+            .connect_with(connect);
+        let pool = match tokio::time::timeout(options.timeout, pool).await {
+            Ok(pool) => pool.map_err(PostgresStoreError::query("connect"))?,
+            Err(_) => return Err(PostgresStoreError::Timeout(options.timeout).into()),
+        };
+        let store = PostgresStore {
+            pool,
+            schema: options.schema,
+            timeout: options.timeout,
+            description,
+            ready: AtomicBool::new(false),
+        };
+        if options.auto_migrate {
+            store.migrate().await?;
+        }
+        Ok(store)
+    }
+
+    /// Connects to `config.store` with `store_prefix` as the schema,
+    /// `store_timeout` and `auto_migrate`.
+    pub async fn from_config(config: &Config) -> Result<PostgresStore, StoreError> {
+        PostgresStore::connect(&config.store, PostgresOptions::from_config(config)).await
+    }
+
+    /// The connection pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// The schema holding the tables.
+    pub fn schema(&self) -> &str {
+        &self.schema
+    }
+
+    /// Runs `fut` within the timeout.
+    pub(crate) async fn bounded<T>(
+        &self,
+        fut: impl std::future::Future<Output = Result<T, PostgresStoreError>>,
+    ) -> Result<T, StoreError> {
+        match tokio::time::timeout(self.timeout, fut).await {
+            Ok(result) => Ok(result?),
+            Err(_) => Err(PostgresStoreError::Timeout(self.timeout).into()),
+        }
+    }
+
+    /// Fails with `SchemaOutdated` / `SchemaTooNew` until the schema is
+    /// current; checked once, then remembered.
+    pub(crate) async fn ensure_schema(&self) -> Result<(), StoreError> {
+        if self.ready.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let state = self.bounded(schema::state(&self.pool)).await?;
+        if !state.unknown.is_empty() {
+            return Err(StoreError::SchemaTooNew {
+                found: state.found,
+                expected: state.expected,
+            });
+        }
+        if !state.pending.is_empty() {
+            return Err(StoreError::SchemaOutdated {
+                found: state.found,
+                expected: state.expected,
+            });
+        }
+        self.ready.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    async fn begin_tx(
+        &self,
+        key: &Key,
+        limits: &Limits,
+        now: i64,
+    ) -> Result<KeyVerdict, PostgresStoreError> {
+        let q = PostgresStoreError::query("begin_attempt");
+        let mut tx = self.pool.begin().await.map_err(q)?;
+        // A new key is inserted; if another server inserted it meanwhile
+        // (or deleted it), the row is read again under its lock.
+        for _ in 0..4 {
+            if let Some(mut rec) = select_for_update(&mut tx, key.id()).await? {
+                let verdict = record::begin(&mut rec, limits, now);
+                update(&mut tx, key.id(), &rec, limits).await?;
+                tx.commit().await.map_err(q)?;
+                return Ok(verdict);
+            }
+            let mut rec = KeyRecord::default();
+            let verdict = record::begin(&mut rec, limits, now);
+            if insert(&mut tx, key, &rec, limits).await? {
+                tx.commit().await.map_err(q)?;
+                return Ok(verdict);
+            }
+        }
+        Err(PostgresStoreError::Corrupt(format!(
+            "the row of {key} kept appearing and disappearing"
+        )))
+    }
+
+    async fn release_tx(
+        &self,
+        key: &Key,
+        release: &Release,
+        limits: &Limits,
+        now: i64,
+    ) -> Result<(), PostgresStoreError> {
+        let q = PostgresStoreError::query("release");
+        let mut tx = self.pool.begin().await.map_err(q)?;
+        if let Some(mut rec) = select_for_update(&mut tx, key.id()).await? {
+            record::release(&mut rec, limits, release, now);
+            if rec.is_empty() {
+                sqlx::query("DELETE FROM lockout_keys WHERE id = $1")
+                    .bind(key.id())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(q)?;
+            } else {
+                update(&mut tx, key.id(), &rec, limits).await?;
+            }
+        }
+        tx.commit().await.map_err(q)?;
+        Ok(())
+    }
+}
+
+async fn select_for_update(
+    conn: &mut PgConnection,
+    id: &str,
+) -> Result<Option<KeyRecord>, PostgresStoreError> {
+    let row = sqlx::query(
+        "SELECT failures, locked, locked_until, lock_count, updated_at \
+         FROM lockout_keys WHERE id = $1 FOR UPDATE",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+    .map_err(PostgresStoreError::query("select"))?;
+    row.map(|r| decode(&r)).transpose()
+}
+
+fn decode(row: &PgRow) -> Result<KeyRecord, PostgresStoreError> {
+    let q = PostgresStoreError::query("decode");
+    let lock_count: i64 = row.try_get("lock_count").map_err(q)?;
+    Ok(KeyRecord {
+        failures: row.try_get("failures").map_err(q)?,
+        locked: row.try_get("locked").map_err(q)?,
+        locked_until: row.try_get("locked_until").map_err(q)?,
+        lock_count: u32::try_from(lock_count)
+            .map_err(|_| PostgresStoreError::Corrupt(format!("lock_count {lock_count}")))?,
+        updated_at: row.try_get("updated_at").map_err(q)?,
+    })
+}
+
+async fn update(
+    conn: &mut PgConnection,
+    id: &str,
+    rec: &KeyRecord,
+    limits: &Limits,
+) -> Result<(), PostgresStoreError> {
+    sqlx::query(
+        "UPDATE lockout_keys SET failures = $2, locked = $3, locked_until = $4, \
+         lock_count = $5, updated_at = $6, expires_at = $7 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(&rec.failures)
+    .bind(rec.locked)
+    .bind(rec.locked_until)
+    .bind(i64::from(rec.lock_count))
+    .bind(rec.updated_at)
+    .bind(rec.expires_at(limits))
+    .execute(conn)
+    .await
+    .map_err(PostgresStoreError::query("update"))?;
+    Ok(())
+}
+
+/// Inserts a new row; `false` when the key's row exists already.
+async fn insert(
+    conn: &mut PgConnection,
+    key: &Key,
+    rec: &KeyRecord,
+    limits: &Limits,
+) -> Result<bool, PostgresStoreError> {
+    let done = sqlx::query(
+        "INSERT INTO lockout_keys (id, scope, ip, username, user_agent, failures, locked, \
+         locked_until, lock_count, updated_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(key.id())
+    .bind(key.scope())
+    .bind(key.ip())
+    .bind(key.username())
+    .bind(key.user_agent())
+    .bind(&rec.failures)
+    .bind(rec.locked)
+    .bind(rec.locked_until)
+    .bind(i64::from(rec.lock_count))
+    .bind(rec.updated_at)
+    .bind(rec.expires_at(limits))
+    .execute(conn)
+    .await
+    .map_err(PostgresStoreError::query("insert"))?;
+    Ok(done.rows_affected() == 1)
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn begin_attempt(
+        &self,
+        key: &Key,
+        limits: &Limits,
+        now: SystemTime,
+    ) -> Result<KeyVerdict, StoreError> {
+        self.ensure_schema().await?;
+        self.bounded(self.begin_tx(key, limits, to_ms(now))).await
+    }
+
+    async fn release(
+        &self,
+        key: &Key,
+        release: &Release,
+        limits: &Limits,
+        now: SystemTime,
+    ) -> Result<(), StoreError> {
+        self.ensure_schema().await?;
+        self.bounded(self.release_tx(key, release, limits, to_ms(now)))
+            .await
+    }
+
+    async fn reset(&self, filter: &KeyFilter) -> Result<u64, StoreError> {
+        self.ensure_schema().await?;
+        let sql = format!("DELETE FROM lockout_keys WHERE {FILTER}");
+        let done = self
+            .bounded(async {
+                sqlx::query(&sql)
+                    .bind(filter.scope.as_deref())
+                    .bind(filter.ip.as_deref())
+                    .bind(filter.username.as_deref())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(PostgresStoreError::query("reset"))
+            })
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn list(&self, query: &ListQuery, now: SystemTime) -> Result<Vec<KeyStatus>, StoreError> {
+        self.ensure_schema().await?;
+        // As in the memory store: failures are not windowed here; expired
+        // records are left out.
+        let sql = format!(
+            "SELECT id, failures, locked, locked_until, lock_count, updated_at \
+             FROM lockout_keys WHERE {FILTER} \
+             AND ((locked AND (locked_until IS NULL OR locked_until > $4)) \
+                  OR (NOT $5 AND cardinality(failures) > 0 \
+                      AND (expires_at IS NULL OR expires_at > $4))) \
+             ORDER BY updated_at DESC LIMIT $6"
+        );
+        let now_ms = to_ms(now);
+        let limit = query.limit.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+        let rows = self
+            .bounded(async {
+                sqlx::query(&sql)
+                    .bind(query.filter.scope.as_deref())
+                    .bind(query.filter.ip.as_deref())
+                    .bind(query.filter.username.as_deref())
+                    .bind(now_ms)
+                    .bind(query.locked_only)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(PostgresStoreError::query("list"))
+            })
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: String = row
+                .try_get("id")
+                .map_err(|e| StoreError::from(PostgresStoreError::query("list")(e)))?;
+            let rec = decode(&row)?;
+            let Ok(key) = Key::parse(&id) else {
+                tracing::warn!(target: "loginguard", id, "skipping a row with a malformed key id");
+                continue;
+            };
+            let locked = rec.lock_active(now_ms);
+            out.push(KeyStatus::new(
+                key,
+                u32::try_from(rec.failures.len()).unwrap_or(u32::MAX),
+                locked,
+                if locked {
+                    rec.locked_until.map(from_ms)
+                } else {
+                    None
+                },
+                rec.lock_count,
+                from_ms(rec.updated_at),
+            ));
+        }
+        Ok(out)
+    }
+
+    async fn purge_expired(&self, now: SystemTime) -> Result<u64, StoreError> {
+        self.ensure_schema().await?;
+        let done = self
+            .bounded(async {
+                sqlx::query("DELETE FROM lockout_keys WHERE expires_at <= $1")
+                    .bind(to_ms(now))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(PostgresStoreError::query("purge"))
+            })
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let create = format!("CREATE SCHEMA IF NOT EXISTS \"{}\"", self.schema);
+        let result = self
+            .bounded(async {
+                sqlx::query(&create)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(PostgresStoreError::query("create schema"))
+            })
+            .await;
+        if let Err(e) = result {
+            // Two servers creating the schema at once: one loses the race.
+            let raced = matches!(
+                &e,
+                StoreError::Backend { source: Some(s), .. }
+                    if s.downcast_ref::<PostgresStoreError>().is_some_and(|p| matches!(
+                        p,
+                        PostgresStoreError::Query { source: sqlx::Error::Database(db), .. }
+                            if matches!(db.code().as_deref(), Some("23505" | "42P06"))
+                    ))
+            );
+            if !raced {
+                return Err(e);
+            }
+        }
+        let state = self.bounded(schema::state(&self.pool)).await?;
+        if !state.unknown.is_empty() {
+            return Err(StoreError::SchemaTooNew {
+                found: state.found,
+                expected: state.expected,
+            });
+        }
+        // Migrations may take longer than one call's timeout.
+        schema::MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(PostgresStoreError::Migrate)?;
+        self.ready.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    async fn health(&self) -> Result<StoreHealth, StoreError> {
+        let mut health = StoreHealth::ok(self.description.clone());
+        let version: String = self
+            .bounded(async {
+                sqlx::query_scalar("SHOW server_version")
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(PostgresStoreError::query("health"))
+            })
+            .await?;
+        health.notes.push(format!("PostgreSQL {version}"));
+        let state = self.bounded(schema::state(&self.pool)).await?;
+        health.pending_migrations = state.pending.clone();
+        health.notes.push(format!(
+            "schema \"{}\" at migration {} of {}",
+            self.schema, state.found, state.expected
+        ));
+        if !state.pending.is_empty() {
+            health
+                .notes
+                .push("migrations pending: run `loginguard migrate`".to_owned());
+        }
+        if !state.unknown.is_empty() {
+            health.notes.push(format!(
+                "the database has migrations this build does not know ({:?}): upgrade loginguard",
+                state.unknown
+            ));
+        }
+        health.notes.push(format!(
+            "pool: {} connections open, {} idle, at most {}",
+            self.pool.size(),
+            self.pool.num_idle(),
+            self.pool.options().get_max_connections()
+        ));
+        Ok(health)
+    }
+
+    fn audit(&self) -> Option<&dyn AuditLog> {
+        Some(self)
+    }
+}

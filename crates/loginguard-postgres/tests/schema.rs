@@ -1,0 +1,90 @@
+//! Migrations and schema state: an unmigrated schema refuses to count
+//! (`SchemaOutdated`, which `on_store_error` then answers) and `health`
+//! lists what is pending; `migrate` fixes both and is idempotent.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use loginguard_core::record::Limits;
+use loginguard_core::{Attempt, Decision, Guard, Key, LockReason, Policy, Store, StoreError};
+use loginguard_postgres::{PostgresOptions, PostgresStore};
+
+#[tokio::test]
+async fn pending_migrations_refuse_until_migrate_runs() {
+    let Some(url) = support::url() else { return };
+    let schema = support::random_schema();
+    let store = PostgresStore::connect(&url, PostgresOptions::new().schema(&schema))
+        .await
+        .unwrap();
+    let key = Key::new("login").with_ip("192.0.2.1");
+    let err = store
+        .begin_attempt(&key, &Limits::new(3), SystemTime::now())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::SchemaOutdated { found: 0, .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("run `loginguard migrate`"),
+        "{err}"
+    );
+
+    let health = store.health().await.unwrap();
+    assert_eq!(health.pending_migrations.len(), 1, "{health:?}");
+    assert!(
+        health
+            .notes
+            .iter()
+            .any(|n| n.contains("loginguard migrate")),
+        "{health:?}"
+    );
+    assert!(health.description.starts_with("postgres"), "{health:?}");
+
+    // The engine answers a stale schema with `on_store_error` (deny).
+    let store: Arc<dyn Store> = Arc::new(store);
+    let guard = Guard::new(Policy::default(), store.clone());
+    let attempt = Attempt::new("POST", "/login").ip("192.0.2.1".parse().unwrap());
+    match guard.begin(attempt.clone()).await.unwrap() {
+        Decision::Refused(l) => assert_eq!(l.reason, LockReason::StoreUnavailable),
+        Decision::Proceed(_) => panic!("a stale schema must not count attempts"),
+    }
+
+    store.migrate().await.unwrap();
+    store.migrate().await.unwrap();
+    assert!(store.health().await.unwrap().pending_migrations.is_empty());
+    assert!(matches!(
+        guard.begin(attempt).await.unwrap(),
+        Decision::Proceed(_)
+    ));
+    support::drop_schema(&url, &schema).await;
+}
+
+#[tokio::test]
+async fn schema_names_are_checked_before_any_sql() {
+    let url = support::url().unwrap_or_else(|| "postgres://localhost/x".to_owned());
+    let err = PostgresStore::connect(&url, PostgresOptions::new().schema("x\"; DROP TABLE y; --"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Config(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_unavailable_quickly() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let started = std::time::Instant::now();
+    let err = PostgresStore::connect(
+        &format!("postgres://postgres@127.0.0.1:{port}/test"),
+        PostgresOptions::new().timeout(std::time::Duration::from_millis(500)),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable { .. }), "{err:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+}
