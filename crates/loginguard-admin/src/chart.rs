@@ -27,42 +27,48 @@ pub(crate) fn per_minute(
 }
 
 const WIDTH: u32 = 600;
-const TOP: u32 = 12;
-const BOTTOM: u32 = 150;
-const HEIGHT: u32 = 172;
+const HEIGHT: u32 = 100;
 
-/// The bar chart of `buckets` (as from [`per_minute`]).
+/// The bar chart of `buckets` (as from [`per_minute`]). The SVG stretches
+/// to the width of the page at a fixed height (so it stays legible on a
+/// phone); its labels are HTML around it.
 pub(crate) fn svg(buckets: &[u32; MINUTES]) -> Markup {
     let max = buckets.iter().copied().max().unwrap_or(0);
     let scale_max = nice_ceiling(max);
-    let plot = f64::from(BOTTOM - TOP);
+    let plot = f64::from(HEIGHT);
     let slot = f64::from(WIDTH) / MINUTES as f64;
     let total: u32 = buckets.iter().sum();
     let label = format!(
         "Failures per minute over the last hour: {total} in all, at most {max} in one minute"
     );
     html! {
-        svg.chart viewBox=(format!("0 0 {WIDTH} {HEIGHT}")) role="img" aria-label=(label)
-            xmlns="http://www.w3.org/2000/svg" {
-            title { (label) }
-            @for frac in [0.0f64, 0.5, 1.0] {
-                @let y = f64::from(BOTTOM) - plot * frac;
-                line.grid x1="0" x2=(WIDTH) y1=(fmt(y)) y2=(fmt(y)) {}
-                text x="2" y=(fmt(y - 2.0)) { (fmt(f64::from(scale_max) * frac)) }
-            }
-            @for (i, n) in buckets.iter().enumerate() {
-                @if *n > 0 {
-                    @let h = (plot * f64::from(*n) / f64::from(scale_max)).max(1.0);
-                    @let ago = MINUTES - i;
-                    rect.bar x=(fmt(i as f64 * slot + 1.0)) y=(fmt(f64::from(BOTTOM) - h))
-                        width=(fmt(slot - 2.0)) height=(fmt(h)) {
-                        title { (n) " failure" @if *n != 1 { "s" } ", " (ago) " min ago" }
+        figure.chart {
+            div.plot {
+                span.y.top { (scale_max) }
+                span.y.mid { (fmt(f64::from(scale_max) / 2.0)) }
+                svg viewBox=(format!("0 0 {WIDTH} {HEIGHT}")) preserveAspectRatio="none"
+                    role="img" aria-label=(label) xmlns="http://www.w3.org/2000/svg" {
+                    title { (label) }
+                    @for frac in [0.0f64, 0.5, 1.0] {
+                        @let y = (plot * (1.0 - frac)).clamp(0.5, plot - 0.5);
+                        line.grid x1="0" x2=(WIDTH) y1=(fmt(y)) y2=(fmt(y))
+                            vector-effect="non-scaling-stroke" {}
+                    }
+                    @for (i, n) in buckets.iter().enumerate() {
+                        @if *n > 0 {
+                            @let h = (plot * f64::from(*n) / f64::from(scale_max)).max(1.0);
+                            @let ago = MINUTES - i;
+                            rect.bar x=(fmt(i as f64 * slot + 1.0)) y=(fmt(plot - h))
+                                width=(fmt(slot - 2.0)) height=(fmt(h)) {
+                                title { (n) " failure" @if *n != 1 { "s" } ", " (ago) " min ago" }
+                            }
+                        }
                     }
                 }
             }
-            text x="0" y=(HEIGHT - 4) { "60 min ago" }
-            text x=(WIDTH / 2) y=(HEIGHT - 4) text-anchor="middle" { "30 min ago" }
-            text x=(WIDTH) y=(HEIGHT - 4) text-anchor="end" { "now" }
+            figcaption.axis {
+                span { "60 min ago" } span { "30 min ago" } span { "now" }
+            }
         }
     }
 }
@@ -127,7 +133,10 @@ mod tests {
         assert_eq!(svg.matches("<rect").count(), 2);
         assert!(svg.contains("10 in all"), "{svg}");
         assert!(svg.contains("7 failures, 1 min ago"));
-        assert!(svg.contains(">10<"), "scale tops at 10: {svg}");
+        assert!(
+            svg.contains("<span class=\"y top\">10</span>"),
+            "scale tops at 10: {svg}"
+        );
     }
 
     #[test]

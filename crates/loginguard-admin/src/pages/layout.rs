@@ -184,11 +184,14 @@ h1 { font-size: 1.4rem; margin: .25rem 0 1rem; }
 h2 { font-size: 1.1rem; margin: 1.5rem 0 .5rem; }
 a { color: var(--accent); }
 code { background: #eceff4; padding: 0 .25rem; border-radius: 3px; }
-.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(11rem, 1fr)); gap: .75rem; }
+.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(9rem, 1fr)); gap: .75rem; }
+a.card { text-decoration: none; color: inherit; }
+a.card:hover { border-color: var(--accent); }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: .8rem 1rem; }
 .card .n { font-size: 2rem; font-weight: 700; display: block; }
 .card .label { color: var(--muted); }
 .card.alert .n { color: var(--danger); }
+.panel h2 { margin-top: 0; }
 .panel { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: .8rem 1rem; margin-top: .75rem; }
 .scroll { overflow-x: auto; -webkit-overflow-scrolling: touch; }
 table { width: 100%; border-collapse: collapse; background: var(--card); font-size: .92rem; }
@@ -212,10 +215,15 @@ button.link { background: none; border: none; color: #fff; opacity: .8; padding:
 .error { background: #fde7e5; border: 1px solid #f3b8b2; color: var(--danger); padding: .5rem .8rem; border-radius: 6px; }
 .signin { max-width: 22rem; }
 .signin form { display: flex; flex-direction: column; gap: .75rem; }
-svg.chart { width: 100%; height: auto; display: block; }
-svg.chart .bar { fill: #d9534f; }
-svg.chart .grid { stroke: #dde1e8; stroke-width: 1; }
-svg.chart text { fill: #5b6475; font-size: 11px; }
+figure.chart { margin: .25rem 0 0; }
+figure.chart .plot { position: relative; border-left: 1px solid var(--line); }
+figure.chart svg { width: 100%; height: 10rem; display: block; }
+figure.chart .bar { fill: #d9534f; }
+figure.chart .grid { stroke: #dde1e8; stroke-width: 1; }
+figure.chart .y { position: absolute; left: .3rem; font-size: .75rem; color: var(--muted); line-height: 1; }
+figure.chart .y.top { top: .15rem; }
+figure.chart .y.mid { top: calc(50% - .9rem); }
+figure.chart .axis { display: flex; justify-content: space-between; font-size: .8rem; color: var(--muted); margin-top: .2rem; }
 dl.policy { display: grid; grid-template-columns: minmax(10rem, max-content) 1fr; gap: .3rem 1rem; margin: 0; }
 dl.policy dt { font-family: ui-monospace, monospace; font-size: .88rem; }
 dl.policy dd { margin: 0; word-break: break-word; }
