@@ -26,7 +26,16 @@ pub enum AdminError {
     /// The admin sign-in policy was refused.
     #[error("invalid admin sign-in policy: {0}")]
     Policy(#[from] PolicyError),
-    /// The server could not bind or serve.
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source} (is another server using it? try another --addr)")]
+    Bind {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The server failed while running.
     #[error("admin server: {0}")]
     Io(#[from] std::io::Error),
 }

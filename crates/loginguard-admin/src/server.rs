@@ -7,8 +7,11 @@
 //!
 //! ```no_run
 //! # async fn run(state: loginguard_admin::AdminState) -> Result<(), loginguard_admin::AdminError> {
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8001").await?;
-//! loginguard_admin::server::serve(listener, state, std::future::pending()).await
+//! use loginguard_admin::server::AdminServer;
+//!
+//! let server = AdminServer::bind("127.0.0.1:8001".parse().unwrap(), state).await?;
+//! println!("admin UI on http://{}/", server.local_addr());
+//! server.run().await // until Ctrl-C
 //! # }
 //! ```
 
@@ -32,6 +35,49 @@ pub fn app(state: AdminState) -> Router {
     Router::new()
         .route("/metrics", get(admin_metrics).with_state(state.clone()))
         .merge(crate::router(state))
+}
+
+/// The admin server bound to its address, ready to run.
+#[derive(Debug)]
+pub struct AdminServer {
+    listener: TcpListener,
+    state: AdminState,
+    addr: SocketAddr,
+}
+
+impl AdminServer {
+    /// Binds `addr` (port 0 picks a free port).
+    pub async fn bind(addr: SocketAddr, state: AdminState) -> Result<AdminServer, AdminError> {
+        let bind_error = |source| AdminError::Bind { addr, source };
+        let listener = TcpListener::bind(addr).await.map_err(bind_error)?;
+        let addr = listener.local_addr().map_err(bind_error)?;
+        Ok(AdminServer {
+            listener,
+            state,
+            addr,
+        })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until Ctrl-C.
+    pub async fn run(self) -> Result<(), AdminError> {
+        self.run_until(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+    }
+
+    /// Serves until `shutdown` completes.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), AdminError> {
+        serve(self.listener, self.state, shutdown).await
+    }
 }
 
 /// Serves [`app`] on `listener` until `shutdown` completes.

@@ -59,6 +59,7 @@ pub(crate) enum Command {
     Reset(commands::reset::Args),
     Logs(commands::logs::Args),
     PurgeLogs(commands::purge_logs::Args),
+    Admin(commands::admin::Args),
 }
 
 /// Parses the command line. Help and version go to stdout with exit code

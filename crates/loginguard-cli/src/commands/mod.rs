@@ -1,6 +1,7 @@
 //! One module per subcommand; each has `Args` (its flags) and `run`.
 //! They call the library only (`open_store`, `Store`, `AuditLog`), never SQL.
 
+pub(crate) mod admin;
 pub(crate) mod check;
 pub(crate) mod list;
 pub(crate) mod logs;
@@ -20,5 +21,6 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Reset(args) => reset::run(global, args).await,
         Command::Logs(args) => logs::run(global, args).await,
         Command::PurgeLogs(args) => purge_logs::run(global, args).await,
+        Command::Admin(args) => admin::run(global, args).await,
     }
 }
