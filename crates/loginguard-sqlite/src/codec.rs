@@ -9,10 +9,11 @@ use sqlx::Row;
 
 use crate::error::SqliteError;
 
-/// Reads one key's row in the column order [`record_from_row`] expects.
-pub(crate) const SELECT_RECORD: &str =
-    "SELECT failures, locked, locked_until, lock_count, updated_at \
-     FROM loginguard_keys WHERE id = ?1";
+/// Reads key rows in the column order [`record_from_row`] expects; the
+/// caller appends the ids and the closing parenthesis.
+pub(crate) const SELECT_RECORDS: &str =
+    "SELECT id, failures, locked, locked_until, lock_count, updated_at \
+     FROM loginguard_keys WHERE id IN (";
 
 /// Encodes failure times.
 pub(crate) fn encode_failures(failures: &[i64]) -> String {
@@ -34,18 +35,18 @@ pub(crate) fn decode_failures(text: &str) -> Option<Vec<i64>> {
     text.split(',').map(|t| t.parse().ok()).collect()
 }
 
-/// Reads a row fetched by [`SELECT_RECORD`].
+/// Reads a row fetched by [`SELECT_RECORDS`].
 pub(crate) fn record_from_row(row: &SqliteRow, id: &str) -> Result<KeyRecord, SqliteError> {
     let corrupt = |what: String| SqliteError::Corrupt {
         id: id.to_owned(),
         what,
     };
     let get_err = |e: sqlx::Error| corrupt(e.to_string());
-    let failures: String = row.try_get(0).map_err(get_err)?;
-    let locked: bool = row.try_get(1).map_err(get_err)?;
-    let locked_until: Option<i64> = row.try_get(2).map_err(get_err)?;
-    let lock_count: i64 = row.try_get(3).map_err(get_err)?;
-    let updated_at: i64 = row.try_get(4).map_err(get_err)?;
+    let failures: String = row.try_get(1).map_err(get_err)?;
+    let locked: bool = row.try_get(2).map_err(get_err)?;
+    let locked_until: Option<i64> = row.try_get(3).map_err(get_err)?;
+    let lock_count: i64 = row.try_get(4).map_err(get_err)?;
+    let updated_at: i64 = row.try_get(5).map_err(get_err)?;
     Ok(KeyRecord {
         failures: decode_failures(&failures)
             .ok_or_else(|| corrupt(format!("bad failure times {failures:?}")))?,

@@ -162,6 +162,8 @@ impl SqliteStoreBuilder {
             .busy_timeout(self.busy_timeout)
             .foreign_keys(false)
             .pragma("temp_store", "memory")
+            // Batches build statements of several sizes; keep them all prepared.
+            .statement_cache_capacity(512)
             // sqlx's per-statement logs would flood an application's debug
             // output; store faults are reported through `StoreError`.
             .disable_statement_logging()

@@ -12,15 +12,16 @@
 //! cannot leave a transaction open; writes whose caller left before the
 //! batch started are skipped.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use loginguard_core::audit::{AuditEntry, AuditKind, LogRetention};
 use loginguard_core::record::{self, to_ms, KeyRecord, KeyVerdict, Limits, Release};
 use loginguard_core::{Key, StoreError};
-use sqlx::{Connection, SqliteConnection};
+use sqlx::{Connection, QueryBuilder, Row, Sqlite, SqliteConnection};
 use tokio::sync::{oneshot, Mutex, OwnedMutexGuard};
 
-use crate::codec::{encode_failures, record_from_row, SELECT_RECORD};
+use crate::codec::{encode_failures, record_from_row, SELECT_RECORDS};
 use crate::error::{Shared, SqliteError};
 
 /// One queued write.
@@ -119,8 +120,14 @@ async fn run_batch(mut conn: OwnedMutexGuard<SqliteConnection>, batch: Vec<Pendi
     }
 }
 
-/// Applies a batch in one transaction. The outer error aborts (and rolls
-/// back) the whole batch; an inner error concerns one write only.
+/// Rows read or written by one statement at most (12 bound values each).
+const CHUNK: usize = 64;
+
+/// Applies a batch in one transaction: one `SELECT` loads every key the
+/// batch touches, the rules run in memory in queue order, then one upsert
+/// writes the changed keys back and one insert per log appends the audit
+/// entries. The outer error aborts (and rolls back) the whole batch; an
+/// inner error concerns one write only.
 async fn apply(
     conn: &mut SqliteConnection,
     batch: &[Pending],
@@ -129,34 +136,110 @@ async fn apply(
         .begin_with("BEGIN IMMEDIATE")
         .await
         .map_err(SqliteError::driver("starting a write transaction"))?;
+
+    let ids: Vec<&str> = {
+        let mut seen = HashSet::new();
+        batch
+            .iter()
+            .filter_map(|p| match &p.op {
+                Op::Begin { key, .. } | Op::Release { key, .. } => Some(key.id()),
+                Op::Append { .. } => None,
+            })
+            .filter(|id| seen.insert(*id))
+            .collect()
+    };
+    let mut rows = load(&mut tx, &ids).await?;
+
     let mut out = Vec::with_capacity(batch.len());
+    // Keys to write back, in first-touched order, with the limits of their last write.
+    let mut dirty: Vec<(&Key, &Limits)> = Vec::new();
+    let mut successes = Vec::new();
+    let mut failures = Vec::new();
     let mut retention = Retention::default();
     for pending in batch {
         let result = match &pending.op {
-            Op::Begin { key, limits, now } => {
-                begin(&mut tx, key, limits, *now).await.map(Done::Verdict)
-            }
+            Op::Begin { key, limits, now } => match rows.get_mut(key.id()) {
+                Some(Err(e)) => Err(e.clone()),
+                Some(Ok(slot)) => {
+                    let rec = slot.get_or_insert_with(KeyRecord::default);
+                    let verdict = record::begin(rec, limits, *now);
+                    mark(&mut dirty, key, limits);
+                    Ok(Done::Verdict(verdict))
+                }
+                None => {
+                    let mut rec = KeyRecord::default();
+                    let verdict = record::begin(&mut rec, limits, *now);
+                    rows.insert(key.id().to_owned(), Ok(Some(rec)));
+                    mark(&mut dirty, key, limits);
+                    Ok(Done::Verdict(verdict))
+                }
+            },
             Op::Release {
                 key,
                 release,
                 limits,
                 now,
-            } => release_key(&mut tx, key, release, limits, *now)
-                .await
-                .map(|()| Done::Unit),
+            } => match rows.get_mut(key.id()) {
+                Some(Err(e)) => Err(e.clone()),
+                Some(Ok(Some(rec))) => {
+                    record::release(rec, limits, release, *now);
+                    mark(&mut dirty, key, limits);
+                    Ok(Done::Unit)
+                }
+                Some(Ok(None)) | None => Ok(Done::Unit),
+            },
             Op::Append {
                 entry,
                 retention: r,
             } => {
                 retention.note(entry, r);
-                append(&mut tx, entry).await.map(|()| Done::Unit)
+                match entry.kind {
+                    AuditKind::Success => successes.push(entry),
+                    AuditKind::Failure => failures.push(entry),
+                }
+                Ok(Done::Unit)
             }
         };
-        match result {
-            Err(e @ SqliteError::Corrupt { .. }) => out.push(Err(e)),
-            Err(e) => return Err(e),
-            Ok(done) => out.push(Ok(done)),
+        out.push(result.map_err(|what| SqliteError::Corrupt {
+            id: match &pending.op {
+                Op::Begin { key, .. } | Op::Release { key, .. } => key.id().to_owned(),
+                Op::Append { .. } => String::new(),
+            },
+            what,
+        }));
+    }
+
+    let mut upserts: Vec<(&Key, &KeyRecord, &Limits)> = Vec::new();
+    let mut deletes: Vec<&str> = Vec::new();
+    for (key, limits) in &dirty {
+        if let Some(Ok(Some(rec))) = rows.get(key.id()) {
+            if rec.is_empty() {
+                deletes.push(key.id());
+            } else {
+                upserts.push((key, rec, limits));
+            }
         }
+    }
+    for chunk in upserts.chunks(CHUNK) {
+        upsert(&mut tx, chunk).await?;
+    }
+    for chunk in deletes.chunks(CHUNK) {
+        let mut qb = QueryBuilder::<Sqlite>::new("DELETE FROM loginguard_keys WHERE id IN (");
+        let mut list = qb.separated(", ");
+        for id in chunk {
+            list.push_bind(*id);
+        }
+        qb.push(")");
+        qb.build()
+            .execute(&mut *tx)
+            .await
+            .map_err(SqliteError::driver("deleting keys"))?;
+    }
+    for chunk in successes.chunks(CHUNK) {
+        append(&mut tx, AuditKind::Success, chunk).await?;
+    }
+    for chunk in failures.chunks(CHUNK) {
+        append(&mut tx, AuditKind::Failure, chunk).await?;
     }
     retention.enforce(&mut tx).await?;
     tx.commit()
@@ -165,111 +248,109 @@ async fn apply(
     Ok(out)
 }
 
-async fn read_record(
-    conn: &mut SqliteConnection,
-    id: &str,
-) -> Result<Option<KeyRecord>, SqliteError> {
-    let row = sqlx::query(SELECT_RECORD)
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(SqliteError::driver("reading a key"))?;
-    row.map(|row| record_from_row(&row, id)).transpose()
+fn mark<'a>(dirty: &mut Vec<(&'a Key, &'a Limits)>, key: &'a Key, limits: &'a Limits) {
+    match dirty.iter_mut().find(|(k, _)| k.id() == key.id()) {
+        Some(entry) => entry.1 = limits,
+        None => dirty.push((key, limits)),
+    }
 }
 
-async fn write_record(
+/// A key's row as loaded: `Ok(None)` when absent, `Err(why)` when unreadable.
+type Loaded = HashMap<String, Result<Option<KeyRecord>, String>>;
+
+/// Loads the rows of `ids` (absent keys load as `Ok(None)`).
+async fn load(conn: &mut SqliteConnection, ids: &[&str]) -> Result<Loaded, SqliteError> {
+    let mut rows: Loaded = ids.iter().map(|id| ((*id).to_owned(), Ok(None))).collect();
+    for chunk in ids.chunks(CHUNK) {
+        let mut qb = QueryBuilder::<Sqlite>::new(SELECT_RECORDS);
+        let mut list = qb.separated(", ");
+        for id in chunk {
+            list.push_bind(*id);
+        }
+        qb.push(")");
+        let fetched = qb
+            .build()
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(SqliteError::driver("reading keys"))?;
+        for row in fetched {
+            let id: String = row
+                .try_get(0)
+                .map_err(SqliteError::driver("reading keys"))?;
+            let rec = match record_from_row(&row, &id) {
+                Ok(rec) => Ok(Some(rec)),
+                Err(e) => Err(e.to_string()),
+            };
+            rows.insert(id, rec);
+        }
+    }
+    Ok(rows)
+}
+
+async fn upsert(
     conn: &mut SqliteConnection,
-    key: &Key,
-    rec: &KeyRecord,
-    limits: &Limits,
+    rows: &[(&Key, &KeyRecord, &Limits)],
 ) -> Result<(), SqliteError> {
-    sqlx::query(
+    let mut qb = QueryBuilder::<Sqlite>::new(
         "INSERT INTO loginguard_keys \
-         (id, scope, ip, username, user_agent, failures, failure_count, locked, locked_until, lock_count, updated_at, expires_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
-         ON CONFLICT (id) DO UPDATE SET failures = excluded.failures, failure_count = excluded.failure_count, \
+         (id, scope, ip, username, user_agent, failures, failure_count, locked, locked_until, lock_count, updated_at, expires_at) ",
+    );
+    qb.push_values(rows, |mut b, (key, rec, limits)| {
+        b.push_bind(key.id())
+            .push_bind(key.scope())
+            .push_bind(key.ip())
+            .push_bind(key.username())
+            .push_bind(key.user_agent())
+            .push_bind(encode_failures(&rec.failures))
+            .push_bind(i64::try_from(rec.failures.len()).unwrap_or(i64::MAX))
+            .push_bind(rec.locked)
+            .push_bind(rec.locked_until)
+            .push_bind(i64::from(rec.lock_count))
+            .push_bind(rec.updated_at)
+            .push_bind(rec.expires_at(limits));
+    });
+    qb.push(
+        " ON CONFLICT (id) DO UPDATE SET failures = excluded.failures, failure_count = excluded.failure_count, \
          locked = excluded.locked, locked_until = excluded.locked_until, lock_count = excluded.lock_count, \
          updated_at = excluded.updated_at, expires_at = excluded.expires_at",
-    )
-    .bind(key.id())
-    .bind(key.scope())
-    .bind(key.ip())
-    .bind(key.username())
-    .bind(key.user_agent())
-    .bind(encode_failures(&rec.failures))
-    .bind(i64::try_from(rec.failures.len()).unwrap_or(i64::MAX))
-    .bind(rec.locked)
-    .bind(rec.locked_until)
-    .bind(i64::from(rec.lock_count))
-    .bind(rec.updated_at)
-    .bind(rec.expires_at(limits))
-    .execute(&mut *conn)
-    .await
-    .map_err(SqliteError::driver("writing a key"))?;
+    );
+    qb.build()
+        .execute(&mut *conn)
+        .await
+        .map_err(SqliteError::driver("writing keys"))?;
     Ok(())
 }
 
-async fn begin(
+async fn append(
     conn: &mut SqliteConnection,
-    key: &Key,
-    limits: &Limits,
-    now: i64,
-) -> Result<KeyVerdict, SqliteError> {
-    let mut rec = read_record(conn, key.id()).await?.unwrap_or_default();
-    let verdict = record::begin(&mut rec, limits, now);
-    write_record(conn, key, &rec, limits).await?;
-    Ok(verdict)
-}
-
-async fn release_key(
-    conn: &mut SqliteConnection,
-    key: &Key,
-    release: &Release,
-    limits: &Limits,
-    now: i64,
+    kind: AuditKind,
+    entries: &[&AuditEntry],
 ) -> Result<(), SqliteError> {
-    let Some(mut rec) = read_record(conn, key.id()).await? else {
-        return Ok(());
-    };
-    record::release(&mut rec, limits, release, now);
-    if rec.is_empty() {
-        sqlx::query("DELETE FROM loginguard_keys WHERE id = ?1")
-            .bind(key.id())
-            .execute(&mut *conn)
-            .await
-            .map_err(SqliteError::driver("deleting a key"))?;
-        Ok(())
-    } else {
-        write_record(conn, key, &rec, limits).await
-    }
-}
-
-async fn append(conn: &mut SqliteConnection, entry: &AuditEntry) -> Result<(), SqliteError> {
-    let sql = match entry.kind {
+    let head = match kind {
         AuditKind::Success => {
-            "INSERT INTO loginguard_access_log (scope, username, ip, user_agent, method, path, time) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+            "INSERT INTO loginguard_access_log (scope, username, ip, user_agent, method, path, time) "
         }
         AuditKind::Failure => {
-            "INSERT INTO loginguard_failure_log (scope, username, ip, user_agent, method, path, time, locked_out) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+            "INSERT INTO loginguard_failure_log (scope, username, ip, user_agent, method, path, time, locked_out) "
         }
     };
-    let mut query = sqlx::query(sql)
-        .bind(&entry.scope)
-        .bind(&entry.username)
-        .bind(&entry.ip)
-        .bind(&entry.user_agent)
-        .bind(&entry.method)
-        .bind(&entry.path)
-        .bind(to_ms(entry.time));
-    if entry.kind == AuditKind::Failure {
-        query = query.bind(entry.locked_out);
-    }
-    query
+    let mut qb = QueryBuilder::<Sqlite>::new(head);
+    qb.push_values(entries, |mut b, entry| {
+        b.push_bind(&entry.scope)
+            .push_bind(&entry.username)
+            .push_bind(&entry.ip)
+            .push_bind(&entry.user_agent)
+            .push_bind(&entry.method)
+            .push_bind(&entry.path)
+            .push_bind(to_ms(entry.time));
+        if kind == AuditKind::Failure {
+            b.push_bind(entry.locked_out);
+        }
+    });
+    qb.build()
         .execute(&mut *conn)
         .await
-        .map_err(SqliteError::driver("writing an audit entry"))?;
+        .map_err(SqliteError::driver("writing audit entries"))?;
     Ok(())
 }
 
