@@ -12,6 +12,9 @@
 //!
 //! Run: `cargo bench -p loginguard-sqlite --bench sqlite`
 
+// criterion's macros generate undocumented items.
+#![allow(missing_docs)]
+
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
