@@ -17,7 +17,9 @@ CREATE TABLE lockout_keys (
     lock_count   BIGINT NOT NULL DEFAULT 0,
     updated_at   BIGINT NOT NULL,
     -- When the row can be deleted without changing a verdict (ms); NULL: never by itself.
-    expires_at   BIGINT
+    expires_at   BIGINT,
+    -- Bumped by every write: a write based on an older read changes nothing.
+    version      BIGINT NOT NULL DEFAULT 1
 );
 
 CREATE INDEX lockout_keys_ip ON lockout_keys (ip) WHERE ip IS NOT NULL;

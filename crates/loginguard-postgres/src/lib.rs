@@ -10,9 +10,11 @@
 //!   `loginguard migrate`. While migrations are pending every call answers
 //!   [`StoreError::SchemaOutdated`](loginguard_core::StoreError), unless the
 //!   store was opened with `auto_migrate`.
-//! - Each attempt is one short transaction on the key's row
-//!   (`SELECT … FOR UPDATE`, the rules of [`loginguard_core::record`], then
-//!   `UPDATE`, or `INSERT … ON CONFLICT DO NOTHING` for a new key): exact
+//! - Each attempt applies the rules of [`loginguard_core::record`] to the
+//!   key's row in one atomic step: read the row, then `UPDATE … WHERE
+//!   version = <the version read>` (or `INSERT … ON CONFLICT DO NOTHING` for
+//!   a new key), reading again if another server wrote first; after a few
+//!   lost races, one short transaction with `SELECT … FOR UPDATE`. Exact
 //!   however many app servers and pools share the database.
 //! - Every call is bounded by the store timeout (pool acquire, statement
 //!   timeout and an overall limit); a dead server answers

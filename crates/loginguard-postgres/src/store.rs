@@ -29,6 +29,7 @@ pub struct PostgresStore {
     schema: String,
     pub(crate) timeout: Duration,
     description: String,
+    durable_commits: bool,
     /// Set once the schema was seen up to date.
     ready: AtomicBool,
 }
@@ -61,6 +62,10 @@ impl PostgresStore {
             .options([
                 ("search_path", options.schema.as_str()),
                 ("statement_timeout", statement_timeout.as_str()),
+                (
+                    "synchronous_commit",
+                    if options.durable_commits { "on" } else { "off" },
+                ),
             ]);
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections)
@@ -75,6 +80,7 @@ impl PostgresStore {
             schema: options.schema,
             timeout: options.timeout,
             description,
+            durable_commits: options.durable_commits,
             ready: AtomicBool::new(false),
         };
         if options.auto_migrate {
@@ -110,8 +116,14 @@ impl PostgresStore {
         }
     }
 
-    /// Fails with `SchemaOutdated` / `SchemaTooNew` until the schema is
-    /// current; checked once, then remembered.
+    /// Checks that the schema is up to date: `StoreError::SchemaOutdated`
+    /// while migrations are pending ("run `loginguard migrate`"),
+    /// `SchemaTooNew` when a newer loginguard migrated it. Every call does
+    /// this check until it passes once.
+    pub async fn check_schema(&self) -> Result<(), StoreError> {
+        self.ensure_schema().await
+    }
+
     pub(crate) async fn ensure_schema(&self) -> Result<(), StoreError> {
         if self.ready.load(Ordering::Relaxed) {
             return Ok(());
@@ -133,7 +145,45 @@ impl PostgresStore {
         Ok(())
     }
 
-    async fn begin_tx(
+    /// `record::begin` on the key's row. Usually two statements, each on
+    /// its own: read the row, then write it back only if its version is
+    /// unchanged (or insert it if absent). A write that loses a race reads
+    /// again; after [`OPTIMISTIC_TRIES`] lost races the step locks the row
+    /// (`SELECT … FOR UPDATE` in a transaction), so a hot key costs at
+    /// most a few statements per attempt.
+    async fn begin_step(
+        &self,
+        key: &Key,
+        limits: &Limits,
+        now: i64,
+    ) -> Result<KeyVerdict, PostgresStoreError> {
+        for _ in 0..OPTIMISTIC_TRIES {
+            let mut conn = self
+                .pool
+                .acquire()
+                .await
+                .map_err(PostgresStoreError::query("acquire"))?;
+            match select(&mut conn, key.id(), false).await? {
+                Some((mut rec, version)) => {
+                    let verdict = record::begin(&mut rec, limits, now);
+                    if update(&mut conn, key.id(), &rec, limits, Some(version)).await? {
+                        return Ok(verdict);
+                    }
+                }
+                None => {
+                    let mut rec = KeyRecord::default();
+                    let verdict = record::begin(&mut rec, limits, now);
+                    if insert(&mut conn, key, &rec, limits).await? {
+                        return Ok(verdict);
+                    }
+                }
+            }
+        }
+        self.begin_locked(key, limits, now).await
+    }
+
+    /// [`Self::begin_step`] holding the row lock.
+    async fn begin_locked(
         &self,
         key: &Key,
         limits: &Limits,
@@ -144,9 +194,9 @@ impl PostgresStore {
         // A new key is inserted; if another server inserted it meanwhile
         // (or deleted it), the row is read again under its lock.
         for _ in 0..4 {
-            if let Some(mut rec) = select_for_update(&mut tx, key.id()).await? {
+            if let Some((mut rec, _)) = select(&mut tx, key.id(), true).await? {
                 let verdict = record::begin(&mut rec, limits, now);
-                update(&mut tx, key.id(), &rec, limits).await?;
+                update(&mut tx, key.id(), &rec, limits, None).await?;
                 tx.commit().await.map_err(q)?;
                 return Ok(verdict);
             }
@@ -162,25 +212,42 @@ impl PostgresStore {
         )))
     }
 
-    async fn release_tx(
+    /// `record::release` on the key's row, optimistic first like
+    /// [`Self::begin_step`].
+    async fn release_step(
         &self,
         key: &Key,
         release: &Release,
         limits: &Limits,
         now: i64,
     ) -> Result<(), PostgresStoreError> {
+        for _ in 0..OPTIMISTIC_TRIES {
+            let mut conn = self
+                .pool
+                .acquire()
+                .await
+                .map_err(PostgresStoreError::query("acquire"))?;
+            let Some((mut rec, version)) = select(&mut conn, key.id(), false).await? else {
+                return Ok(());
+            };
+            record::release(&mut rec, limits, release, now);
+            let written = if rec.is_empty() {
+                delete(&mut conn, key.id(), Some(version)).await?
+            } else {
+                update(&mut conn, key.id(), &rec, limits, Some(version)).await?
+            };
+            if written {
+                return Ok(());
+            }
+        }
         let q = PostgresStoreError::query("release");
         let mut tx = self.pool.begin().await.map_err(q)?;
-        if let Some(mut rec) = select_for_update(&mut tx, key.id()).await? {
+        if let Some((mut rec, _)) = select(&mut tx, key.id(), true).await? {
             record::release(&mut rec, limits, release, now);
             if rec.is_empty() {
-                sqlx::query("DELETE FROM lockout_keys WHERE id = $1")
-                    .bind(key.id())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(q)?;
+                delete(&mut tx, key.id(), None).await?;
             } else {
-                update(&mut tx, key.id(), &rec, limits).await?;
+                update(&mut tx, key.id(), &rec, limits, None).await?;
             }
         }
         tx.commit().await.map_err(q)?;
@@ -188,19 +255,36 @@ impl PostgresStore {
     }
 }
 
-async fn select_for_update(
+/// Lost races before a step falls back to locking the row.
+const OPTIMISTIC_TRIES: usize = 3;
+
+/// The key's record and its version; `lock`: `FOR UPDATE` (in a transaction).
+async fn select(
     conn: &mut PgConnection,
     id: &str,
-) -> Result<Option<KeyRecord>, PostgresStoreError> {
-    let row = sqlx::query(
-        "SELECT failures, locked, locked_until, lock_count, updated_at \
-         FROM lockout_keys WHERE id = $1 FOR UPDATE",
-    )
-    .bind(id)
-    .fetch_optional(conn)
-    .await
-    .map_err(PostgresStoreError::query("select"))?;
-    row.map(|r| decode(&r)).transpose()
+    lock: bool,
+) -> Result<Option<(KeyRecord, i64)>, PostgresStoreError> {
+    let sql = if lock {
+        "SELECT failures, locked, locked_until, lock_count, updated_at, version \
+         FROM lockout_keys WHERE id = $1 FOR UPDATE"
+    } else {
+        "SELECT failures, locked, locked_until, lock_count, updated_at, version \
+         FROM lockout_keys WHERE id = $1"
+    };
+    let row = sqlx::query(sql)
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .map_err(PostgresStoreError::query("select"))?;
+    match row {
+        Some(row) => {
+            let version: i64 = row
+                .try_get("version")
+                .map_err(PostgresStoreError::query("decode"))?;
+            Ok(Some((decode(&row)?, version)))
+        }
+        None => Ok(None),
+    }
 }
 
 fn decode(row: &PgRow) -> Result<KeyRecord, PostgresStoreError> {
@@ -216,15 +300,19 @@ fn decode(row: &PgRow) -> Result<KeyRecord, PostgresStoreError> {
     })
 }
 
+/// Writes the row back; with `version`, only if it is still that version.
+/// Returns whether a row was written.
 async fn update(
     conn: &mut PgConnection,
     id: &str,
     rec: &KeyRecord,
     limits: &Limits,
-) -> Result<(), PostgresStoreError> {
-    sqlx::query(
+    version: Option<i64>,
+) -> Result<bool, PostgresStoreError> {
+    let done = sqlx::query(
         "UPDATE lockout_keys SET failures = $2, locked = $3, locked_until = $4, \
-         lock_count = $5, updated_at = $6, expires_at = $7 WHERE id = $1",
+         lock_count = $5, updated_at = $6, expires_at = $7, version = version + 1 \
+         WHERE id = $1 AND ($8::bigint IS NULL OR version = $8)",
     )
     .bind(id)
     .bind(&rec.failures)
@@ -233,10 +321,28 @@ async fn update(
     .bind(i64::from(rec.lock_count))
     .bind(rec.updated_at)
     .bind(rec.expires_at(limits))
+    .bind(version)
     .execute(conn)
     .await
     .map_err(PostgresStoreError::query("update"))?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
+}
+
+/// Deletes the row; with `version`, only if it is still that version.
+async fn delete(
+    conn: &mut PgConnection,
+    id: &str,
+    version: Option<i64>,
+) -> Result<bool, PostgresStoreError> {
+    let done = sqlx::query(
+        "DELETE FROM lockout_keys WHERE id = $1 AND ($2::bigint IS NULL OR version = $2)",
+    )
+    .bind(id)
+    .bind(version)
+    .execute(conn)
+    .await
+    .map_err(PostgresStoreError::query("delete"))?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Inserts a new row; `false` when the key's row exists already.
@@ -277,7 +383,7 @@ impl Store for PostgresStore {
         now: SystemTime,
     ) -> Result<KeyVerdict, StoreError> {
         self.ensure_schema().await?;
-        self.bounded(self.begin_tx(key, limits, to_ms(now))).await
+        self.bounded(self.begin_step(key, limits, to_ms(now))).await
     }
 
     async fn release(
@@ -288,7 +394,7 @@ impl Store for PostgresStore {
         now: SystemTime,
     ) -> Result<(), StoreError> {
         self.ensure_schema().await?;
-        self.bounded(self.release_tx(key, release, limits, to_ms(now)))
+        self.bounded(self.release_step(key, release, limits, to_ms(now)))
             .await
     }
 
@@ -447,6 +553,14 @@ impl Store for PostgresStore {
                 state.unknown
             ));
         }
+        health.notes.push(format!(
+            "commits: {}",
+            if self.durable_commits {
+                "durable (synchronous_commit = on)"
+            } else {
+                "asynchronous (synchronous_commit = off): a database crash may forget the last fraction of a second of counts"
+            }
+        ));
         health.notes.push(format!(
             "pool: {} connections open, {} idle, at most {}",
             self.pool.size(),
