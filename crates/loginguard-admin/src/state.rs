@@ -195,7 +195,8 @@ impl AdminBuilder {
 
     /// The policy of the admin sign-in itself (default: scope `admin`,
     /// locked by IP after the application's `failure_limit`, for the
-    /// application's cool-off or 15 minutes when it has none).
+    /// application's cool-off or 15 minutes when it has none). Wrong API
+    /// tokens count under the same policy in scope `<scope>-api`.
     pub fn admin_policy(mut self, policy: Policy) -> Self {
         self.admin_policy = Some(policy);
         self
@@ -258,7 +259,14 @@ impl AdminBuilder {
             }
             b.build()
         };
-        let api_policy = admin_policy.to_builder().access_log(false).build()?;
+        // The API counts on its own scope, so a mistyped password does not
+        // lock the token out (nor the reverse), and its calls stay out of
+        // the access log.
+        let api_policy = admin_policy
+            .to_builder()
+            .scope(format!("{}-api", admin_policy.scope))
+            .access_log(false)
+            .build()?;
         let resolver = ClientIpResolver::new(admin_policy.trusted_proxies.clone());
         Ok(AdminState {
             inner: Arc::new(Inner {

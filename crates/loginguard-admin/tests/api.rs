@@ -253,3 +253,27 @@ async fn metrics_route_serves_an_app_guard() {
     assert!(r.body.contains("\nloginguard_rejections_total 1\n"));
     assert!(r.body.contains("\nloginguard_store_errors_total 0\n"));
 }
+
+#[tokio::test]
+async fn a_locked_sign_in_leaves_the_api_open_to_unlock_it() {
+    let app = app(state(audited_store()), "", "203.0.113.60");
+    for _ in 0..3 {
+        post_form(&app, "/signin", None, &[("password", "nope")]).await;
+    }
+    let r = post_form(&app, "/signin", None, &[("password", PASSWORD)]).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    let r = api(&app, "GET", "/api/locked", Some(TOKEN), None).await;
+    assert_eq!(r.status, StatusCode::OK, "the API counts on its own scope");
+    assert_eq!(json(&r)["locked"][0]["key"], "admin/ip=203.0.113.60");
+    let r = api(
+        &app,
+        "POST",
+        "/api/unlock",
+        Some(TOKEN),
+        Some("{\"ip\": \"203.0.113.60\", \"scope\": \"admin\"}"),
+    )
+    .await;
+    assert_eq!(json(&r)["cleared"], 1);
+    let r = post_form(&app, "/signin", None, &[("password", PASSWORD)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+}

@@ -240,6 +240,26 @@ async fn text_of(client: &Client, css: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
+/// Waits (up to 10 s) until the text of `css` contains `needle`: a click
+/// returns before the next page has replaced the current one.
+async fn wait_for_text(client: &Client, css: &str, needle: &str) -> Result<(), String> {
+    let mut last = String::new();
+    for _ in 0..100 {
+        if let Ok(element) = client.find(Locator::Css(css)).await {
+            if let Ok(text) = element.text().await {
+                if text.contains(needle) {
+                    return Ok(());
+                }
+                last = text;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(format!(
+        "{css} never showed {needle:?}; last seen: {last:?}"
+    ))
+}
+
 /// The browser's part; errors are returned so the session is always closed.
 async fn drive(client: &Client, admin_url: &str, demo_url: &str) -> Result<(), String> {
     let err = |e: fantoccini::error::CmdError| e.to_string();
@@ -315,10 +335,7 @@ async fn drive(client: &Client, admin_url: &str, demo_url: &str) -> Result<(), S
     if !notice.contains("Unlocked") {
         return Err(format!("no unlock notice: {notice:?}"));
     }
-    let body = text_of(client, "main").await?;
-    if !body.contains("No key is locked.") {
-        return Err(format!("alice still listed after Unlock: {body}"));
-    }
+    wait_for_text(client, "main", "No key is locked.").await?;
 
     // alice can log in to the demo again.
     client
@@ -337,10 +354,7 @@ async fn drive(client: &Client, admin_url: &str, demo_url: &str) -> Result<(), S
         .click()
         .await
         .map_err(err)?;
-    let page = text_of(client, "main").await?;
-    if !page.contains("Logged in as alice") {
-        return Err(format!("demo login failed after unlock: {page}"));
-    }
+    wait_for_text(client, "main", "Logged in as alice").await?;
     Ok(())
 }
 
