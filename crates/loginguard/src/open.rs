@@ -34,8 +34,11 @@ pub enum OpenMode {
 ///
 /// Accepted forms (see [`accepted_store_forms`]): `memory` (in this process
 /// only, at most `memory_max_keys` keys), `sqlite://path` or `sqlite:path`
-/// (relative or absolute) and `sqlite::memory:`. Anything else is a
-/// [`StoreError::Config`] naming the accepted forms.
+/// (relative or absolute) and `sqlite::memory:`; with the `postgres`
+/// feature `postgres://…` / `postgresql://…` (schema `store_prefix`); with
+/// the `redis` feature `redis://host:port/db`, `rediss://…` and
+/// `redis+cluster://host:port,host:port` (key prefix `store_prefix`).
+/// Anything else is a [`StoreError::Config`] naming the accepted forms.
 pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StoreError> {
     open_store_with(config, OpenMode::Serve).await
 }
@@ -54,6 +57,12 @@ pub async fn open_store_with(
         )),
         #[cfg(feature = "sqlite")]
         "sqlite" => open_sqlite(url, config, mode).await,
+        #[cfg(feature = "postgres")]
+        "postgres" | "postgresql" => open_postgres(config, mode).await,
+        #[cfg(feature = "redis")]
+        "redis" | "rediss" | "redis+cluster" | "rediss+cluster" => Ok(Arc::new(
+            loginguard_redis::RedisStore::from_config(config).await?,
+        )),
         other => Err(unsupported(url, other)),
     }
 }
@@ -66,6 +75,19 @@ pub fn accepted_store_forms() -> Vec<&'static str> {
             "\"sqlite://path\"",
             "\"sqlite:path\"",
             "\"sqlite::memory:\"",
+        ]);
+    }
+    if cfg!(feature = "postgres") {
+        forms.extend([
+            "\"postgres://user:password@host:port/db\"",
+            "\"postgresql://…\"",
+        ]);
+    }
+    if cfg!(feature = "redis") {
+        forms.extend([
+            "\"redis://host:port/db\"",
+            "\"rediss://…\"",
+            "\"redis+cluster://host:port,host:port\"",
         ]);
     }
     forms
@@ -83,7 +105,7 @@ fn unsupported(url: &str, scheme: &str) -> StoreError {
     let feature = match scheme {
         "sqlite" => Some("sqlite"),
         "postgres" | "postgresql" => Some("postgres"),
-        "redis" | "rediss" | "redis+cluster" => Some("redis"),
+        "redis" | "rediss" | "redis+cluster" | "rediss+cluster" => Some("redis"),
         _ => None,
     };
     let forms = accepted_store_forms().join(", ");
@@ -108,6 +130,26 @@ async fn open_sqlite(
         OpenMode::Inspect => builder.check_schema(false),
     };
     Ok(Arc::new(builder.open().await?))
+}
+
+/// PostgreSQL: `store_prefix` is the schema. Serving refuses a schema with
+/// pending migrations (unless `auto_migrate`); migrating and inspecting
+/// open it whatever its state.
+#[cfg(feature = "postgres")]
+async fn open_postgres(config: &Config, mode: OpenMode) -> Result<Arc<dyn Store>, StoreError> {
+    use loginguard_postgres::{PostgresOptions, PostgresStore};
+    let options = PostgresOptions::from_config(config);
+    let store = match mode {
+        OpenMode::Serve => {
+            let store = PostgresStore::connect(&config.store, options).await?;
+            store.check_schema().await?;
+            store
+        }
+        OpenMode::Migrate | OpenMode::Inspect => {
+            PostgresStore::connect(&config.store, options.auto_migrate(false)).await?
+        }
+    };
+    Ok(Arc::new(store))
 }
 
 #[cfg(test)]
@@ -173,5 +215,38 @@ mod tests {
         store.migrate().await.unwrap();
         drop(store);
         open_store(&config(&url, false)).await.unwrap();
+    }
+
+    #[cfg(feature = "postgres")]
+    #[tokio::test]
+    async fn postgres_urls_open_the_postgres_store() {
+        let Ok(url) = std::env::var("LOGINGUARD_TEST_POSTGRES_URL") else {
+            println!("skipped: LOGINGUARD_TEST_POSTGRES_URL is not set");
+            return;
+        };
+        let schema = format!("lgtest_{}_open", std::process::id());
+        let toml = format!("store = {url:?}\nstore_prefix = {schema:?}");
+        let config = Config::from_toml_str(&toml).unwrap();
+        let store = open_store_with(&config, OpenMode::Migrate).await.unwrap();
+        store.migrate().await.unwrap();
+        assert!(store.audit().is_some());
+        let store = open_store(&config).await.unwrap();
+        assert!(store.health().await.unwrap().pending_migrations.is_empty());
+    }
+
+    #[cfg(feature = "redis")]
+    #[tokio::test]
+    async fn redis_urls_open_the_redis_store() {
+        let Ok(url) = std::env::var("LOGINGUARD_TEST_REDIS_URL") else {
+            println!("skipped: LOGINGUARD_TEST_REDIS_URL is not set");
+            return;
+        };
+        let store = open_store(&config(&url, false)).await.unwrap();
+        let health = store.health().await.unwrap();
+        assert!(health.description.starts_with("redis://"), "{health:?}");
+        assert!(
+            health.notes.iter().any(|n| n.starts_with("Redis ")),
+            "{health:?}"
+        );
     }
 }
