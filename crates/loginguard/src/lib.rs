@@ -40,17 +40,19 @@ pub use open::{
 #[doc(inline)]
 pub use loginguard_sqlite as sqlite;
 
-/// The tower/axum layer (feature `axum`).
+/// The PostgreSQL store and audit log (feature `postgres`).
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 #[doc(inline)]
 pub use loginguard_postgres as postgres;
 
+/// The Redis store, single node or Cluster (feature `redis`).
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 #[doc(inline)]
 pub use loginguard_redis as redis;
 
+/// The tower/axum layer (feature `axum`).
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 #[doc(inline)]
