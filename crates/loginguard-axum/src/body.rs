@@ -85,7 +85,12 @@ pub(crate) fn form_field(body: &[u8], field: &str) -> Result<Option<String>, Bod
             Some(i) => (&pair[..i], &pair[i + 1..]),
             None => (pair, &pair[pair.len()..]),
         };
-        if percent_decode(name) != field.as_bytes() {
+        let matches = if name.iter().any(|b| matches!(b, b'%' | b'+')) {
+            percent_decode(name) == field.as_bytes()
+        } else {
+            name == field.as_bytes()
+        };
+        if !matches {
             continue;
         }
         if found.is_some() {

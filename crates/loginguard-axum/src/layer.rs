@@ -10,6 +10,7 @@ use loginguard_core::{ClientIpResolver, Guard, Lockout};
 use tower::Layer;
 
 use crate::outcome::{default_outcome, LoginOutcome};
+use crate::response::Prerendered;
 use crate::service::LoginGuard;
 
 pub(crate) type UsernameFn = Arc<dyn Fn(&Parts, &[u8]) -> Option<String> + Send + Sync>;
@@ -25,6 +26,7 @@ pub(crate) struct Settings {
     pub(crate) classify: ClassifyFn,
     pub(crate) responder: Option<ResponderFn>,
     pub(crate) guard_safe_methods: bool,
+    pub(crate) pages: Prerendered,
 }
 
 impl fmt::Debug for Settings {
@@ -88,6 +90,7 @@ impl LoginGuardLayer {
     pub fn new(guard: impl Into<Arc<Guard>>) -> LoginGuardLayer {
         let guard = guard.into();
         let resolver = ClientIpResolver::new(guard.policy().trusted_proxies.clone());
+        let pages = Prerendered::new(guard.policy());
         LoginGuardLayer {
             settings: Settings {
                 guard,
@@ -96,6 +99,7 @@ impl LoginGuardLayer {
                 classify: Arc::new(default_outcome),
                 responder: None,
                 guard_safe_methods: false,
+                pages,
             },
         }
     }

@@ -16,7 +16,7 @@ use crate::body::{body_kind, form_field, json_field, read_capped, BodyError, Bod
 use crate::ip::attempt_from_parts;
 use crate::layer::Settings;
 use crate::outcome::LoginOutcome;
-use crate::response::{bad_request, lockout_response, too_large};
+use crate::response::{bad_request, respond, too_large};
 
 /// Guards one request on its way to `inner` (already ready).
 pub(crate) async fn protect<S>(
@@ -52,6 +52,8 @@ fn is_safe(method: &Method) -> bool {
     )
 }
 
+// The paths after the handler and for bad input are boxed, so that the
+// future of the common one (a refusal under attack) stays small to move.
 async fn run<S>(
     settings: Arc<Settings>,
     req: Request<Body>,
@@ -71,26 +73,29 @@ where
         Ok(found) => found,
         Err(BodyError::TooLarge { limit }) => {
             let res = too_large(limit, &parts.headers);
-            return Ok(count_bad_input(&settings, attempt, &parts.headers, res).await);
+            return Ok(Box::pin(count_bad_input(&settings, attempt, &parts.headers, res)).await);
         }
         Err(BodyError::Bad(message)) => {
             let res = bad_request(&message, &parts.headers);
-            return Ok(count_bad_input(&settings, attempt, &parts.headers, res).await);
+            return Ok(Box::pin(count_bad_input(&settings, attempt, &parts.headers, res)).await);
         }
     };
-    let decision = match username {
-        Some(name) => match guard.begin(attempt.clone().username(name)).await {
-            Ok(decision) => decision,
-            Err(e) => {
-                let res = bad_request(&e.to_string(), &parts.headers);
-                return Ok(count_bad_input(&settings, attempt, &parts.headers, res).await);
+    let with_name = username.is_some();
+    let attempt = match username {
+        Some(name) => attempt.username(name),
+        None => attempt,
+    };
+    let decision = match guard.begin(attempt).await {
+        Ok(decision) => decision,
+        Err(e) => {
+            let res = bad_request(&e.to_string(), &parts.headers);
+            if !with_name {
+                return Ok(res);
             }
-        },
-        // No username: the engine cannot refuse the input.
-        None => match guard.begin(attempt).await {
-            Ok(decision) => decision,
-            Err(e) => return Ok(bad_request(&e.to_string(), &parts.headers)),
-        },
+            // A refused username: count the attempt on the other keys.
+            let attempt = attempt_from_parts(&parts, &settings.resolver);
+            return Ok(Box::pin(count_bad_input(&settings, attempt, &parts.headers, res)).await);
+        }
     };
     let ticket = match decision {
         Decision::Refused(lockout) => {
@@ -113,18 +118,18 @@ where
     match outcome {
         LoginOutcome::Success => {
             span.record("outcome", "success");
-            guard.success(ticket).await;
+            Box::pin(guard.success(ticket)).await;
         }
         LoginOutcome::Failure => {
             span.record("outcome", "failure");
-            if let Verdict::LockedOut(lockout) = guard.failure(ticket).await {
+            if let Verdict::LockedOut(lockout) = Box::pin(guard.failure(ticket)).await {
                 span.record("outcome", "locked_out");
                 res = refuse(&settings, &lockout, &headers);
             }
         }
         LoginOutcome::Skip => {
             span.record("outcome", "skip");
-            guard.release(ticket).await;
+            Box::pin(guard.release(ticket)).await;
         }
     }
     Ok(res)
@@ -180,7 +185,12 @@ async fn count_bad_input(
 fn refuse(settings: &Settings, lockout: &Lockout, headers: &HeaderMap) -> Response {
     match &settings.responder {
         Some(f) => f(lockout, headers),
-        None => lockout_response(settings.guard.policy(), lockout, headers),
+        None => respond(
+            settings.guard.policy(),
+            lockout,
+            headers,
+            Some(&settings.pages),
+        ),
     }
 }
 

@@ -7,6 +7,7 @@
 use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
+use bytes::Bytes;
 use loginguard_core::{LockReason, Lockout, Policy};
 
 use crate::body::{body_kind, BodyKind};
@@ -97,16 +98,54 @@ pub fn lockout_response(
     lockout: &Lockout,
     request_headers: &HeaderMap,
 ) -> Response {
+    respond(policy, lockout, request_headers, None)
+}
+
+/// The lockout bodies for a lock without an end, rendered once per layer:
+/// under attack most refusals are exactly this.
+#[derive(Debug, Clone)]
+pub(crate) struct Prerendered {
+    message: String,
+    html: Bytes,
+    json: Bytes,
+}
+
+impl Prerendered {
+    pub(crate) fn new(policy: &Policy) -> Prerendered {
+        let message = policy.lockout_message.clone();
+        Prerendered {
+            html: render(false, LOCKED_CODE, LOCKED_TITLE, &message, None),
+            json: render(true, LOCKED_CODE, LOCKED_TITLE, &message, None),
+            message,
+        }
+    }
+}
+
+const LOCKED_CODE: &str = "locked_out";
+const LOCKED_TITLE: &str = "Too many login attempts";
+
+/// [`lockout_response`], using `cache` when it holds this very body.
+pub(crate) fn respond(
+    policy: &Policy,
+    lockout: &Lockout,
+    request_headers: &HeaderMap,
+    cache: Option<&Prerendered>,
+) -> Response {
     let json = prefers_json(request_headers);
     if lockout.reason == LockReason::StoreUnavailable {
         let message = "Login is temporarily unavailable. Please try again in a few seconds.";
-        return page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            Some(UNAVAILABLE_RETRY_AFTER_SECS),
+        let body = render(
             json,
             "unavailable",
             "Login temporarily unavailable",
             message,
+            Some(UNAVAILABLE_RETRY_AFTER_SECS),
+        );
+        return page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some(UNAVAILABLE_RETRY_AFTER_SECS),
+            json,
+            body,
         );
     }
     let retry_after = lockout.retry_after_secs();
@@ -121,61 +160,72 @@ pub fn lockout_response(
     }
     let status =
         StatusCode::from_u16(policy.lockout_status).unwrap_or(StatusCode::TOO_MANY_REQUESTS);
-    page(
-        status,
-        retry_after,
-        json,
-        "locked_out",
-        "Too many login attempts",
-        &lockout.message,
-    )
+    let body = match cache {
+        Some(c) if retry_after.is_none() && c.message == lockout.message => {
+            if json {
+                c.json.clone()
+            } else {
+                c.html.clone()
+            }
+        }
+        _ => render(
+            json,
+            LOCKED_CODE,
+            LOCKED_TITLE,
+            &lockout.message,
+            retry_after,
+        ),
+    };
+    page(status, retry_after, json, body)
 }
 
 /// 400 with a plain message, e.g. "username is longer than 256 characters".
 pub(crate) fn bad_request(message: &str, request_headers: &HeaderMap) -> Response {
-    page(
-        StatusCode::BAD_REQUEST,
-        None,
-        prefers_json(request_headers),
-        "bad_request",
-        "Bad request",
-        message,
-    )
+    let json = prefers_json(request_headers);
+    let body = render(json, "bad_request", "Bad request", message, None);
+    page(StatusCode::BAD_REQUEST, None, json, body)
 }
 
 /// 413 for a body over `body_limit`.
 pub(crate) fn too_large(limit: usize, request_headers: &HeaderMap) -> Response {
+    let json = prefers_json(request_headers);
     let message = format!("The request body is larger than {limit} bytes.");
-    page(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        None,
-        prefers_json(request_headers),
+    let body = render(
+        json,
         "payload_too_large",
         "Request too large",
         &message,
-    )
+        None,
+    );
+    page(StatusCode::PAYLOAD_TOO_LARGE, None, json, body)
 }
 
-fn page(
-    status: StatusCode,
-    retry_after: Option<u64>,
-    json: bool,
-    code: &str,
-    title: &str,
-    message: &str,
-) -> Response {
-    let (content_type, body) = if json {
+/// The body: `{"error":code,"retry_after":N,"message":…}` or a small HTML page.
+fn render(json: bool, code: &str, title: &str, message: &str, retry_after: Option<u64>) -> Bytes {
+    if json {
         let value =
             serde_json::json!({ "error": code, "retry_after": retry_after, "message": message });
-        ("application/json", value.to_string())
+        return Bytes::from(value.to_string());
+    }
+    let mut html = String::with_capacity(256 + 2 * title.len() + message.len());
+    html.push_str(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>",
+    );
+    html.push_str(title);
+    html.push_str("</title></head>\n<body><main><h1>");
+    html.push_str(title);
+    html.push_str("</h1><p>");
+    escape_into(&mut html, message);
+    html.push_str("</p></main></body></html>\n");
+    Bytes::from(html)
+}
+
+fn page(status: StatusCode, retry_after: Option<u64>, json: bool, body: Bytes) -> Response {
+    let content_type = if json {
+        "application/json"
     } else {
-        let html = format!(
-            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-             <title>{title}</title></head>\n<body><main><h1>{title}</h1><p>{}</p></main></body></html>\n",
-            escape(message)
-        );
-        ("text/html; charset=utf-8", html)
+        "text/html; charset=utf-8"
     };
     let mut res = Response::new(Body::from(body));
     *res.status_mut() = status;
@@ -193,8 +243,7 @@ fn add_common(res: &mut Response, retry_after: Option<u64>) {
     }
 }
 
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
+fn escape_into(out: &mut String, text: &str) {
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -205,7 +254,6 @@ fn escape(text: &str) -> String {
             c => out.push(c),
         }
     }
-    out
 }
 
 #[cfg(test)]
@@ -245,9 +293,8 @@ mod tests {
 
     #[test]
     fn html_is_escaped() {
-        assert_eq!(
-            escape("<b>\"x\" & 'y'</b>"),
-            "&lt;b&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/b&gt;"
-        );
+        let mut out = String::new();
+        escape_into(&mut out, "<b>\"x\" & 'y'</b>");
+        assert_eq!(out, "&lt;b&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/b&gt;");
     }
 }

@@ -53,6 +53,7 @@ impl Global {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    Demo(commands::demo::Args),
     Check(commands::check::Args),
     Migrate(commands::migrate::Args),
     List(commands::list::Args),

@@ -123,9 +123,11 @@ pub struct DemoServer {
 }
 
 impl DemoServer {
-    /// Opens the store named by `config` (`loginguard::open_store`) and binds.
+    /// Opens the store named by `config`, creating or migrating it as
+    /// `loginguard migrate` would (it is a demo), and binds.
     pub async fn bind(options: DemoOptions, config: Config) -> Result<DemoServer, DemoError> {
-        let store = loginguard::open_store(&config).await?;
+        let store = loginguard::open_store_with(&config, loginguard::OpenMode::Migrate).await?;
+        store.migrate().await?;
         DemoServer::bind_with_store(options, config.policy, store).await
     }
 

@@ -3,6 +3,7 @@
 
 pub(crate) mod admin;
 pub(crate) mod check;
+pub(crate) mod demo;
 pub(crate) mod list;
 pub(crate) mod logs;
 pub(crate) mod migrate;
@@ -15,6 +16,7 @@ use crate::cli::{Cli, Command};
 pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
     let global = &cli.global;
     match cli.command {
+        Command::Demo(args) => demo::run(global, args).await,
         Command::Check(args) => check::run(global, args).await,
         Command::Migrate(args) => migrate::run(global, args).await,
         Command::List(args) => list::run(global, args).await,
