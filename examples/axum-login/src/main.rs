@@ -42,7 +42,11 @@ async fn main() -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
     println!("listening on http://{}", listener.local_addr()?);
     // The layer needs the client's address: serve with connect info.
-    axum::serve(listener, app().into_make_service_with_connect_info::<SocketAddr>()).await
+    axum::serve(
+        listener,
+        app().into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await
 }
 
 #[cfg(test)]
