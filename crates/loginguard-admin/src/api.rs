@@ -18,6 +18,8 @@ use crate::state::AdminState;
 const LOCKED_CAP: usize = 10_000;
 /// Most entries `GET api/logs` returns at once.
 const LOGS_CAP: usize = 1_000;
+/// Largest `offset` passed on to the store.
+const MAX_OFFSET: usize = 1_000_000_000;
 
 fn store_failed(e: &StoreError) -> Response {
     tracing::error!(target: "loginguard::admin", error = %loginguard_core::error_chain(e), "store failed");
@@ -126,12 +128,12 @@ pub(crate) async fn logs(
     let mut lq = LogQuery::all()
         .kind(kind)
         .limit(q.limit.unwrap_or(50).clamp(1, LOGS_CAP))
-        .offset(q.offset);
+        .offset(q.offset.min(MAX_OFFSET));
     if let Some(ip) = q.ip.filter(|s| !s.is_empty()) {
         lq = lq.ip(ip);
     }
     if let Some(u) = q.username.filter(|s| !s.is_empty()) {
-        lq = lq.username(u);
+        lq = lq.username(normalize(&state, u));
     }
     match log.query(&lq).await {
         Ok(entries) => Json(serde_json::json!({ "entries": entries })).into_response(),
@@ -174,7 +176,10 @@ pub(crate) async fn unlock(
         }
     } else {
         let ip = body.ip.filter(|s| !s.is_empty());
-        let username = body.username.filter(|s| !s.is_empty());
+        let username = body
+            .username
+            .filter(|s| !s.is_empty())
+            .map(|u| normalize(&state, u));
         if ip.is_none() && username.is_none() {
             return bad("give ip and/or username, a key, or {\"all\": true}");
         }
@@ -197,6 +202,14 @@ pub(crate) async fn unlock(
         }
         Err(e) => store_failed(&e),
     }
+}
+
+/// A username as the guard stores it (trimmed, case-folded if configured).
+fn normalize(state: &AdminState, username: String) -> String {
+    state
+        .policy()
+        .normalize_username(&username)
+        .unwrap_or(username)
 }
 
 /// `GET api/policy`: the effective policy as JSON (no secrets).

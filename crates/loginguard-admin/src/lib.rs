@@ -1,7 +1,7 @@
 //! loginguard-admin: the operator's web UI, its JSON API, and Prometheus
 //! metrics.
 //!
-//! [`router`] returns an axum [`Router`](axum::Router) that an application
+//! [`router`] returns an axum [`Router`] that an application
 //! mounts under a path of its choice; `loginguard admin` serves the same
 //! router on its own (see [`server`]). It works with any
 //! [`Store`](loginguard_core::Store): locked keys, unlock, the failure and

@@ -378,3 +378,38 @@ async fn time_left_is_shown_for_a_cool_off() {
         r.body
     );
 }
+
+#[tokio::test]
+async fn searches_normalise_usernames_like_the_guard() {
+    let store = audited_store();
+    let policy = loginguard_core::Policy::builder()
+        .failure_limit(3)
+        .username_case_insensitive(true)
+        .lockout_parameters(vec![loginguard_core::Criterion::one(
+            loginguard_core::Field::Username,
+        )])
+        .build()
+        .unwrap();
+    let guard = loginguard_core::Guard::new(policy.clone(), store.clone());
+    fail_logins(&guard, "192.0.2.10", "Alice", 3).await;
+    let state = loginguard_admin::AdminState::builder(store.clone())
+        .policy(policy)
+        .password_hash(Some(cheap_hash(PASSWORD)))
+        .token(Some(TOKEN.to_owned()))
+        .build()
+        .unwrap();
+    let app = app(state, "", "198.51.100.1");
+    let cookie = sign_in(&app, "").await;
+    let r = get(&app, "/failures?username=+ALICE+", Some(&cookie)).await;
+    assert_eq!(rows(&r.body), 3, "{}", r.body);
+    let r = api(
+        &app,
+        "POST",
+        "/api/unlock",
+        Some(TOKEN),
+        Some("{\"username\": \"ALICE\"}"),
+    )
+    .await;
+    assert!(r.body.contains("\"cleared\":1"), "{}", r.body);
+    assert!(locked_ids(&store).await.is_empty());
+}

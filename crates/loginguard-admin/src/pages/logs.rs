@@ -36,10 +36,12 @@ pub(crate) struct LogSearch {
 }
 
 impl LogSearch {
-    fn clean(mut self) -> LogSearch {
+    /// Trims the terms and normalises the username as the guard stored it
+    /// (so a case-insensitive policy finds `Alice` as `alice`).
+    fn clean(mut self, policy: &loginguard_core::Policy) -> LogSearch {
         let tidy = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
         self.ip = tidy(self.ip);
-        self.username = tidy(self.username);
+        self.username = tidy(self.username).map(|u| policy.normalize_username(&u).unwrap_or(u));
         self.page = Some(self.page.unwrap_or(1).clamp(1, MAX_PAGE));
         self
     }
@@ -78,7 +80,13 @@ pub(crate) async fn failures(
     admin: Admin,
     Query(search): Query<LogSearch>,
 ) -> Response {
-    log_page(&state, &admin, search.clean(), AuditKind::Failure).await
+    log_page(
+        &state,
+        &admin,
+        search.clean(state.policy()),
+        AuditKind::Failure,
+    )
+    .await
 }
 
 /// `GET access`: the access log (successful logins).
@@ -87,7 +95,13 @@ pub(crate) async fn access(
     admin: Admin,
     Query(search): Query<LogSearch>,
 ) -> Response {
-    log_page(&state, &admin, search.clean(), AuditKind::Success).await
+    log_page(
+        &state,
+        &admin,
+        search.clean(state.policy()),
+        AuditKind::Success,
+    )
+    .await
 }
 
 async fn log_page(
