@@ -115,11 +115,13 @@ async fn admin_unlocks_a_user_locked_out_of_the_demo() {
         "CHROME_BIN",
         &["chromium", "chromium-browser", "google-chrome"],
     ) else {
-        println!("skipped: no chromium on PATH (apt-get install chromium chromium-driver)");
+        println!("skipped: chromium not found (set CHROME_BIN or apt-get install chromium chromium-driver)");
         return;
     };
     let Some(chromedriver) = find_program("CHROMEDRIVER", &["chromedriver"]) else {
-        println!("skipped: no chromedriver on PATH (apt-get install chromium-driver)");
+        println!(
+            "skipped: chromedriver not found (set CHROMEDRIVER or apt-get install chromium-driver)"
+        );
         return;
     };
     tokio::time::timeout(TIMEOUT, run(chromium, chromedriver))
