@@ -58,6 +58,8 @@ fn acknowledged_failures_and_locks_survive_sigkill() {
 /// times on each, printing `ack USER N` after the guard answers each
 /// failure (`N` = failures so far) and `lock USER` when one locks.
 fn child(db: &str) {
+    // End the test harness's "test … " line, so that ours start on their own.
+    println!();
     runtime().block_on(async {
         let store = SqliteStore::builder(db)
             .auto_migrate(true)

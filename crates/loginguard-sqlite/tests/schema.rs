@@ -1,0 +1,165 @@
+//! Opening databases: missing files, outdated and newer schemas, store
+//! URLs, and a database locked by another writer.
+
+use std::time::{Duration, SystemTime};
+
+use loginguard_core::record::Limits;
+use loginguard_core::{Key, Store, StoreError};
+use loginguard_sqlite::sqlx::{self, Connection};
+use loginguard_sqlite::SqliteStore;
+
+async fn raw(path: &std::path::Path) -> sqlx::SqliteConnection {
+    sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_missing_file_is_not_created_unless_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lg.db");
+    let err = SqliteStore::open(&path).await.unwrap_err();
+    assert!(matches!(err, StoreError::Config(_)), "{err:?}");
+    assert!(err.to_string().contains("loginguard migrate"), "{err}");
+    assert!(!path.exists(), "opening must not create the file");
+    SqliteStore::builder(&path)
+        .auto_migrate(true)
+        .open()
+        .await
+        .unwrap();
+    assert!(path.exists());
+}
+
+#[tokio::test]
+async fn an_outdated_schema_says_to_migrate_and_migrate_fixes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lg.db");
+    std::fs::write(&path, b"").unwrap();
+    let err = SqliteStore::open(&path).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::SchemaOutdated {
+                found: 0,
+                expected: 1
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("run `loginguard migrate`"));
+    let store = SqliteStore::builder(&path)
+        .check_schema(false)
+        .open()
+        .await
+        .unwrap();
+    assert_eq!(
+        store.pending_migrations().await.unwrap(),
+        ["0001 keys and audit logs"]
+    );
+    assert_eq!(store.health().await.unwrap().pending_migrations.len(), 1);
+    store.migrate().await.unwrap();
+    store.migrate().await.unwrap();
+    assert!(store.pending_migrations().await.unwrap().is_empty());
+    drop(store);
+    let store = SqliteStore::open(&path).await.unwrap();
+    let v = store
+        .begin_attempt(
+            &Key::new("login").with_ip("10.0.0.1"),
+            &Limits::new(3),
+            SystemTime::now(),
+        )
+        .await;
+    assert!(v.is_ok());
+}
+
+#[tokio::test]
+async fn a_newer_schema_is_refused_even_for_migration() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lg.db");
+    SqliteStore::builder(&path)
+        .auto_migrate(true)
+        .open()
+        .await
+        .unwrap();
+    let mut conn = raw(&path).await;
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (20991231000000, 'from a newer build', 1, x'00', 0)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    for builder in [
+        SqliteStore::builder(&path),
+        SqliteStore::builder(&path).auto_migrate(true),
+        SqliteStore::builder(&path).check_schema(false),
+    ] {
+        let err = builder.open().await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::SchemaTooNew {
+                    found: 20991231000000,
+                    expected: 1
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("upgrade loginguard"));
+    }
+}
+
+#[test]
+fn store_urls() {
+    for good in [
+        "sqlite://loginguard.db",
+        "sqlite:loginguard.db",
+        "sqlite:///var/lib/app/lg.db",
+        "sqlite://./data/lg.db",
+        "sqlite::memory:",
+    ] {
+        assert!(SqliteStore::from_url(good).is_ok(), "{good}");
+    }
+    for bad in [
+        "sqlite://",
+        "sqlite:",
+        "postgres://x",
+        "lg.db",
+        "sqlite://lg.db?mode=ro",
+    ] {
+        let err = SqliteStore::from_url(bad).unwrap_err();
+        assert!(matches!(err, StoreError::Config(_)), "{bad}: {err:?}");
+        assert!(err.to_string().contains("sqlite://path"), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn a_database_locked_by_another_writer_is_unavailable_after_the_busy_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lg.db");
+    let store = SqliteStore::builder(&path)
+        .auto_migrate(true)
+        .busy_timeout(Duration::from_millis(200))
+        .open()
+        .await
+        .unwrap();
+    let mut holder = raw(&path).await;
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let key = Key::new("login").with_ip("10.0.0.1");
+    let err = store
+        .begin_attempt(&key, &Limits::new(3), SystemTime::now())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable { .. }), "{err:?}");
+    let chain = loginguard_core::error_chain(&err);
+    assert!(chain.contains("database is locked"), "{chain}");
+    sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
+    // The store recovers once the lock is released.
+    store
+        .begin_attempt(&key, &Limits::new(3), SystemTime::now())
+        .await
+        .unwrap();
+}
