@@ -69,7 +69,7 @@ fn child(dir: &Path) {
                 })
             })
             .collect();
-        let mut through = vec![0u32; KEYS];
+        let mut through = [0u32; KEYS];
         for t in tasks {
             for (k, n) in t.await.unwrap().into_iter().enumerate() {
                 through[k] += n;
