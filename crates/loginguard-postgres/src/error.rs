@@ -59,6 +59,17 @@ impl PostgresStoreError {
     }
 }
 
+impl PostgresStoreError {
+    /// The driver's error under this one, if any.
+    fn into_source(self) -> Option<Box<dyn std::error::Error + Send + Sync>> {
+        match self {
+            PostgresStoreError::Query { source, .. } => Some(Box::new(source)),
+            PostgresStoreError::Migrate(source) => Some(Box::new(source)),
+            _ => None,
+        }
+    }
+}
+
 fn unreachable(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Io(_)
@@ -82,8 +93,14 @@ impl From<PostgresStoreError> for StoreError {
                 StoreError::Config(e.to_string())
             }
             PostgresStoreError::Corrupt(ref what) => StoreError::Corrupt(what.clone()),
-            e if e.is_unreachable() => StoreError::unavailable("PostgreSQL unreachable", e),
-            e => StoreError::backend("PostgreSQL failed", e),
+            e if e.is_unreachable() => StoreError::Unavailable {
+                message: e.to_string(),
+                source: e.into_source(),
+            },
+            e => StoreError::Backend {
+                message: e.to_string(),
+                source: e.into_source(),
+            },
         }
     }
 }

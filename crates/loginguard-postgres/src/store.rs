@@ -10,7 +10,7 @@ use loginguard_core::{
     AuditLog, Config, Key, KeyFilter, KeyStatus, ListQuery, Store, StoreError, StoreHealth,
 };
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::{Connection, PgConnection, PgPool, Row};
 
 use crate::error::PostgresStoreError;
 use crate::options::{redact, PostgresOptions};
@@ -67,14 +67,21 @@ impl PostgresStore {
                     if options.durable_commits { "on" } else { "off" },
                 ),
             ]);
+        // One direct connection first, so that a refused connection, a bad
+        // password or a missing database is reported as such (a pool
+        // would only say it timed out).
+        let first = async {
+            let conn = PgConnection::connect_with(&connect).await?;
+            conn.close().await
+        };
+        match tokio::time::timeout(options.timeout, first).await {
+            Ok(result) => result.map_err(PostgresStoreError::query("connect"))?,
+            Err(_) => return Err(PostgresStoreError::Timeout(options.timeout).into()),
+        }
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.timeout)
-            .connect_with(connect);
-        let pool = match tokio::time::timeout(options.timeout, pool).await {
-            Ok(pool) => pool.map_err(PostgresStoreError::query("connect"))?,
-            Err(_) => return Err(PostgresStoreError::Timeout(options.timeout).into()),
-        };
+            .connect_lazy_with(connect);
         let store = PostgresStore {
             pool,
             schema: options.schema,

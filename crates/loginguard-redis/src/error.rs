@@ -70,6 +70,17 @@ impl RedisStoreError {
     }
 }
 
+impl RedisStoreError {
+    /// The client's error under this one, if any.
+    fn into_source(self) -> Option<Box<dyn std::error::Error + Send + Sync>> {
+        match self {
+            RedisStoreError::Connection { source, .. }
+            | RedisStoreError::Command { source, .. } => Some(Box::new(source)),
+            _ => None,
+        }
+    }
+}
+
 fn is_unreachable(e: &redis::RedisError) -> bool {
     e.is_io_error()
         || e.is_timeout()
@@ -94,8 +105,14 @@ impl From<RedisStoreError> for StoreError {
                 StoreError::Config(e.to_string())
             }
             RedisStoreError::Reply(ref what) => StoreError::Corrupt(what.clone()),
-            e if e.is_unreachable() => StoreError::unavailable("Redis unreachable", e),
-            e => StoreError::backend("Redis failed", e),
+            e if e.is_unreachable() => StoreError::Unavailable {
+                message: e.to_string(),
+                source: e.into_source(),
+            },
+            e => StoreError::Backend {
+                message: e.to_string(),
+                source: e.into_source(),
+            },
         }
     }
 }
