@@ -79,10 +79,31 @@ pub(crate) fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// A duration flag value, kept as typed for messages.
+#[derive(Debug, Clone)]
+pub(crate) struct Span {
+    /// As typed: `30d`.
+    pub(crate) text: String,
+    /// Parsed.
+    pub(crate) duration: Duration,
+}
+
+impl Span {
+    /// The time this long before `now`.
+    pub(crate) fn before(&self, now: SystemTime) -> SystemTime {
+        now.checked_sub(self.duration)
+            .unwrap_or(SystemTime::UNIX_EPOCH)
+    }
+}
+
 /// Parses a duration flag value (`90s`, `15m`, `1h`, `30d`, `1h 30m`).
-pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_span(s: &str) -> Result<Span, String> {
     loginguard::policy::parse_duration(s)
         .filter(|d| !d.is_zero())
+        .map(|duration| Span {
+            text: s.trim().to_owned(),
+            duration,
+        })
         .ok_or_else(|| "expected a duration like 90s, 15m, 1h, 30d or \"1h 30m\"".to_owned())
 }
 

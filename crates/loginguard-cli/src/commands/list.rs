@@ -7,7 +7,7 @@ use loginguard::{open_store, KeyFilter, KeyStatus, ListQuery};
 use serde_json::json;
 
 use crate::cli::Global;
-use crate::output::{time, until, Table};
+use crate::output::{plural, time, until, Table};
 
 /// List locked keys and keys with failures, most recent attempt first.
 #[derive(Debug, clap::Args)]
@@ -83,7 +83,10 @@ pub(crate) async fn run(global: &Global, args: Args) -> anyhow::Result<()> {
     }
     print!("{}", table.render());
     let locked = keys.iter().filter(|k| k.locked).count();
-    println!("{} keys, {locked} locked", keys.len());
+    println!(
+        "{}, {locked} locked",
+        plural(u64::try_from(keys.len()).unwrap_or(u64::MAX), "key", "keys")
+    );
     Ok(())
 }
 

@@ -1,6 +1,6 @@
 //! `loginguard logs`: reads the access log and the failure log.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use loginguard::audit::{AuditEntry, AuditKind, LogQuery};
 use loginguard::open_store;
@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::cli::Global;
 use crate::exit::CliError;
-use crate::output::{or_dash, parse_duration, time, Table};
+use crate::output::{or_dash, parse_span, time, Span, Table};
 
 /// Show audit-log entries, newest first: successful logins and failed attempts.
 #[derive(Debug, clap::Args)]
@@ -27,8 +27,8 @@ pub(crate) struct Args {
     #[arg(long, value_name = "IP")]
     pub(crate) ip: Option<String>,
     /// Only entries newer than this, e.g. 1h, 30m, 7d.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub(crate) since: Option<Duration>,
+    #[arg(long, value_name = "DURATION", value_parser = parse_span)]
+    pub(crate) since: Option<Span>,
     /// At most this many entries.
     #[arg(long, value_name = "N", default_value_t = 50)]
     pub(crate) limit: usize,
@@ -57,11 +57,7 @@ pub(crate) async fn run(global: &Global, args: Args) -> anyhow::Result<()> {
         query = query.ip(ip);
     }
     if let Some(since) = args.since {
-        query = query.since(
-            SystemTime::now()
-                .checked_sub(since)
-                .unwrap_or(SystemTime::UNIX_EPOCH),
-        );
+        query = query.since(since.before(SystemTime::now()));
     }
     let entries = log.query(&query).await?;
     if args.json {

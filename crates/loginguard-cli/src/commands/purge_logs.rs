@@ -1,19 +1,19 @@
 //! `loginguard purge-logs`: deletes old audit-log entries.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use loginguard::open_store;
 
 use crate::cli::Global;
 use crate::exit::CliError;
-use crate::output::{parse_duration, plural, time};
+use crate::output::{parse_span, plural, time, Span};
 
 /// Delete access-log and failure-log entries older than a duration.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// Entries older than this go, e.g. 30d, 12h, 90m.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub(crate) older_than: Duration,
+    #[arg(long, value_name = "DURATION", value_parser = parse_span)]
+    pub(crate) older_than: Span,
 }
 
 pub(crate) async fn run(global: &Global, args: Args) -> anyhow::Result<()> {
@@ -21,14 +21,12 @@ pub(crate) async fn run(global: &Global, args: Args) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
     let description = store.health().await?.description;
     let log = store.audit().ok_or(CliError::NoAuditLog(description))?;
-    let before = SystemTime::now()
-        .checked_sub(args.older_than)
-        .unwrap_or(SystemTime::UNIX_EPOCH);
+    let before = args.older_than.before(SystemTime::now());
     let deleted = log.purge(before).await?;
     println!(
         "deleted {} older than {} (before {})",
         plural(deleted, "log entry", "log entries"),
-        humantime::format_duration(args.older_than),
+        args.older_than.text,
         time(before)
     );
     Ok(())
