@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use loginguard_core::audit::{AuditEntry, AuditLog, LogQuery, LogRetention};
 use loginguard_core::record::{to_ms, KeyVerdict, Limits, Release};
 use loginguard_core::{Key, KeyFilter, KeyStatus, ListQuery, Store, StoreError, StoreHealth};
-use sqlx::Connection;
+use sqlx::{Connection, SqliteConnection};
 
 use crate::error::SqliteError;
 use crate::writer::{Done, Op};
@@ -97,8 +97,23 @@ impl Store for SqliteStore {
     }
 
     async fn health(&self) -> Result<StoreHealth, StoreError> {
-        let mut conn = self.inner.writer.lock().await;
-        let state = schema::state(&mut conn).await?;
+        // On a read connection: counting a large log must not hold up writes.
+        let mut pooled;
+        let mut locked;
+        let conn: &mut SqliteConnection = match &self.inner.readers {
+            Some(pool) => {
+                pooled = pool
+                    .acquire()
+                    .await
+                    .map_err(SqliteError::driver("opening a read connection"))?;
+                &mut pooled
+            }
+            None => {
+                locked = self.inner.writer.lock().await;
+                &mut locked
+            }
+        };
+        let state = schema::state(conn).await?;
         crate::refuse_too_new(&state)?;
         let mut health = StoreHealth::ok(self.inner.description.clone());
         let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
