@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# HTTP load benchmark of the loginguard layer, on loopback only.
+#
+#   bench/http.sh                 # 10 s per case
+#   DURATION=5s ROUNDS=1 bench/http.sh     # shorter
+#
+# Cases (each with wrk, 1 thread, $CONNECTIONS connections, bounded by $DURATION;
+# a and b alternate $ROUNDS times, as the machine's load drifts):
+#   a)  locked-out rejections through the layer   POST /login from a locked IP
+#   b)  the same server's bare static 429         POST /static-429 (same bytes)
+#   b') b after reading the request body          POST /static-429-read-body
+#   c)  wrong passwords over 100000 usernames     POST /login-users (layer) vs /login-bare
+# then a and b again on a server with failure_log = false (no audit row per
+# refused attempt).
+# The server is examples/bench-server (release build, memory store by
+# default; set LOGINGUARD_STORE=sqlite://... to load another store).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-10s}
+ROUNDS=${ROUNDS:-3}
+CONNECTIONS=${CONNECTIONS:-32}
+PORT=${PORT:-18080}
+ADDR="127.0.0.1:$PORT"
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
+export LOGINGUARD_STORE=${LOGINGUARD_STORE:-memory}
+
+if ! command -v wrk >/dev/null; then
+  apt-get install -y wrk >/dev/null
+fi
+
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release -q -p example-bench-server
+SERVER=
+trap '[ -z "$SERVER" ] || kill "$SERVER" 2>/dev/null || true' EXIT
+
+start_server() { # extra environment, e.g. LOGINGUARD_FAILURE_LOG=false
+  env "$@" "$CARGO_TARGET_DIR/release/example-bench-server" "$ADDR" >/dev/null &
+  SERVER=$!
+  for _ in $(seq 1 100); do
+    curl -s -o /dev/null "http://$ADDR/" && break
+    sleep 0.1
+  done
+  # Lock 127.0.0.1 on /login: three wrong passwords.
+  for _ in 1 2 3; do
+    curl -s -o /dev/null -d 'username=alice&password=wrong' "http://$ADDR/login"
+  done
+  local code
+  code=$(curl -s -o /dev/null -w '%{http_code}' -d 'username=alice&password=wrong' "http://$ADDR/login")
+  [ "$code" = 429 ] || { echo "expected 429 from a locked IP, got $code" >&2; exit 1; }
+}
+
+stop_server() {
+  kill "$SERVER" 2>/dev/null || true
+  wait "$SERVER" 2>/dev/null || true
+  SERVER=
+}
+
+run() { # name path script
+  local out rps p99 non2xx
+  out=$(wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s "bench/http/$3" "http://$ADDR$2")
+  rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+  non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $5}' <<<"$out")
+  printf '| %s | `%s` | %s | %s | %s |\n' "$1" "$2" "$rps" "$p99" "${non2xx:-0}"
+}
+
+echo "wrk -t1 -c$CONNECTIONS -d$DURATION, store: $LOGINGUARD_STORE, $(nproc) cores, ROUNDS=$ROUNDS"
+echo
+echo '| case | route | requests/s | p99 | non-2xx |'
+echo '| --- | --- | --- | --- | --- |'
+start_server
+for _ in $(seq 1 "$ROUNDS"); do
+  run "a) locked-out rejections, layer" /login login-fixed.lua
+  run "b) static 429, no layer" /static-429 login-fixed.lua
+  run "b') static 429 after reading the body" /static-429-read-body login-fixed.lua
+done
+run "c) wrong passwords, 100k users, layer on" /login-users login-many-users.lua
+run "c) wrong passwords, 100k users, layer off" /login-bare login-many-users.lua
+stop_server
+start_server LOGINGUARD_FAILURE_LOG=false
+for _ in $(seq 1 "$ROUNDS"); do
+  run "a) locked-out rejections, layer, failure_log = false" /login login-fixed.lua
+  run "b) static 429, no layer" /static-429 login-fixed.lua
+done
+stop_server
