@@ -144,3 +144,71 @@ impl IntoResponse for MissingGuard {
         res
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use axum::body::Body;
+    use axum::extract::connect_info::MockConnectInfo;
+    use axum::http::Request;
+    use axum::routing::post;
+    use axum::{Extension, Router};
+    use loginguard_core::{MemoryStore, Policy};
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn login(handle: LoginGuardHandle, body: String) -> Response {
+        let ticket = match handle.begin(Some("alice")).await {
+            Ok(Decision::Proceed(ticket)) => ticket,
+            Ok(Decision::Refused(lockout)) => return handle.lockout_response(&lockout),
+            Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+        };
+        if body == "wonderland" {
+            handle.success(ticket).await;
+            StatusCode::OK.into_response()
+        } else {
+            match handle.failure(ticket).await {
+                Verdict::LockedOut(lockout) => handle.lockout_response(&lockout),
+                _ => StatusCode::UNAUTHORIZED.into_response(),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_handler_can_drive_the_engine_itself() {
+        let guard = Arc::new(Guard::new(Policy::default(), Arc::new(MemoryStore::new())));
+        let app = Router::new()
+            .route("/login", post(login))
+            .layer(Extension(guard))
+            .layer(MockConnectInfo(
+                "192.0.2.7:1".parse::<SocketAddr>().unwrap(),
+            ));
+        let mut statuses = Vec::new();
+        for password in ["a", "b", "c", "wonderland"] {
+            let req = Request::post("/login")
+                .header(header::ACCEPT, "application/json")
+                .body(Body::from(password))
+                .unwrap();
+            let res = app.clone().oneshot(req).await.unwrap();
+            statuses.push(res.status().as_u16());
+            if res.status() == StatusCode::TOO_MANY_REQUESTS {
+                assert_eq!(res.headers()[header::CONTENT_TYPE], "application/json");
+            }
+        }
+        assert_eq!(statuses, [401, 401, 429, 429]);
+    }
+
+    #[tokio::test]
+    async fn without_the_extension_the_rejection_says_what_to_add() {
+        let app = Router::new().route("/login", post(login));
+        let res = app
+            .oneshot(Request::post("/login").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(res.into_body(), 1024).await.unwrap();
+        assert!(String::from_utf8_lossy(&body).contains("Extension(Arc<Guard>)"));
+    }
+}
