@@ -1,43 +1,40 @@
 -- record::begin for KEYS[1]. Returns {allowed, failures, remaining,
 -- locks_on_failure, has_until, until}.
-local L = limits(ARGV)
 local key = KEYS[1]
-local r = load(key)
-if r.err then return r end
-local now = L.now
-prune(r, L)
-r.updated = now
-if lock_active(r, now) then
-  if L.count_during_lockout then
-    push_failure(r, L)
-    if r.until_ ~= nil then
-      local nth = r.count
+load(key)
+prune()
+updated_s = NOW_S
+if lock_active() then
+  if COUNT_DURING_LOCKOUT then
+    push_failure()
+    if until_ ~= nil then
+      local nth = lock_count
       if nth < 1 then nth = 1 end
-      local ms = cool_off_ms(L, nth)
-      if ms == nil then r.until_ = nil else r.until_ = now + ms end
+      local ms = cool_off_ms(nth)
+      if ms == nil then set_until(nil) else set_until(NOW + ms) end
     end
   end
-  store(key, r, L)
-  local has = r.until_ ~= nil
-  return { 0, #r.failures, 0, 0, has and 1 or 0, has and r.until_ or 0 }
+  store(key)
+  local has = until_ ~= nil
+  return { 0, #failures, 0, 0, has and 1 or 0, has and until_ or 0 }
 end
-if r.locked then
+if locked then
   -- The cool-off has ended: the key starts afresh.
-  r.locked = false
-  r.until_ = nil
-  r.failures = {}
+  locked = false
+  set_until(nil)
+  failures = {}
 end
-push_failure(r, L)
-local failures = #r.failures
-local locks = L.lock_out and failures >= L.limit
+push_failure()
+local n = #failures
+local locks = LOCK_OUT and n >= LIMIT
 if locks then
-  r.locked = true
-  if r.count < U32_MAX then r.count = r.count + 1 end
-  local ms = cool_off_ms(L, r.count)
-  if ms == nil then r.until_ = nil else r.until_ = now + ms end
+  locked = true
+  if lock_count < U32_MAX then lock_count = lock_count + 1 end
+  local ms = cool_off_ms(lock_count)
+  if ms == nil then set_until(nil) else set_until(NOW + ms) end
 end
-store(key, r, L)
-local remaining = L.limit - failures
+store(key)
+local remaining = LIMIT - n
 if remaining < 0 then remaining = 0 end
-local has = locks and r.until_ ~= nil
-return { 1, failures, remaining, locks and 1 or 0, has and 1 or 0, has and r.until_ or 0 }
+local has = locks and until_ ~= nil
+return { 1, n, remaining, locks and 1 or 0, has and 1 or 0, has and until_ or 0 }

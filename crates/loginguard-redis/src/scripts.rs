@@ -1,5 +1,5 @@
 //! The Lua scripts: `record.lua` (the rules of `loginguard_core::record`)
-//! joined with the entry point of each step.
+//! joined with the entry point of each step; `purge.lua` stands alone.
 
 use redis::Script;
 
@@ -27,11 +27,7 @@ impl Scripts {
                 "\n",
                 include_str!("release.lua")
             )),
-            purge: Script::new(concat!(
-                include_str!("record.lua"),
-                "\n",
-                include_str!("purge.lua")
-            )),
+            purge: Script::new(include_str!("purge.lua")),
         }
     }
 }
