@@ -65,9 +65,11 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 mod body;
+mod fields;
 mod handle;
 mod ip;
 mod layer;
+mod negotiate;
 mod outcome;
 mod protect;
 mod response;
@@ -76,8 +78,9 @@ mod service;
 pub use handle::{LoginGuardHandle, MissingGuard};
 pub use ip::{attempt_from_parts, client_ip};
 pub use layer::LoginGuardLayer;
+pub use negotiate::prefers_json;
 pub use outcome::{default_outcome, LoginOutcome};
-pub use response::{lockout_response, prefers_json, UNAVAILABLE_RETRY_AFTER_SECS};
+pub use response::{lockout_response, UNAVAILABLE_RETRY_AFTER_SECS};
 pub use service::LoginGuard;
 
 #[doc(no_inline)]

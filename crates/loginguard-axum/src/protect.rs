@@ -12,7 +12,8 @@ use tower::Service;
 use tracing::field::{display, Empty};
 use tracing::{Instrument, Span};
 
-use crate::body::{body_kind, form_field, json_field, read_capped, BodyError, BodyKind};
+use crate::body::{body_kind, read_capped, BodyError, BodyKind};
+use crate::fields::{form_field, json_field};
 use crate::ip::attempt_from_parts;
 use crate::layer::Settings;
 use crate::outcome::LoginOutcome;

@@ -1,0 +1,204 @@
+//! The username field of a form-encoded or JSON body, read strictly: a
+//! field given twice or not UTF-8 is refused rather than guessed at.
+
+use std::fmt;
+
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+
+use crate::body::BodyError;
+
+/// The value of `field` in a form-encoded body. `None` when absent; an
+/// error when it is given twice or is not UTF-8 once percent-decoded.
+pub(crate) fn form_field(body: &[u8], field: &str) -> Result<Option<String>, BodyError> {
+    let mut found: Option<String> = None;
+    for pair in body.split(|b| *b == b'&') {
+        if pair.is_empty() {
+            continue;
+        }
+        let (name, value) = match pair.iter().position(|b| *b == b'=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, &pair[pair.len()..]),
+        };
+        let matches = if name.iter().any(|b| matches!(b, b'%' | b'+')) {
+            percent_decode(name) == field.as_bytes()
+        } else {
+            name == field.as_bytes()
+        };
+        if !matches {
+            continue;
+        }
+        if found.is_some() {
+            return Err(BodyError::Bad(format!(
+                "the field `{field}` is given more than once"
+            )));
+        }
+        let value = String::from_utf8(percent_decode(value))
+            .map_err(|_| BodyError::Bad(format!("the field `{field}` is not valid UTF-8")))?;
+        found = Some(value);
+    }
+    Ok(found)
+}
+
+/// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a
+/// byte; a `%` not followed by two hex digits stays as it is.
+fn percent_decode(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        match input[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < input.len() => match (hex(input[i + 1]), hex(input[i + 2])) {
+                (Some(hi), Some(lo)) => {
+                    out.push(hi * 16 + lo);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    out
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// The value of `field` in a JSON object body. `None` when absent or
+/// `null`; an error for malformed JSON, a body that is not an object, a
+/// field given twice, or a value that is not a string.
+pub(crate) fn json_field(body: &[u8], field: &str) -> Result<Option<String>, BodyError> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let found = FieldSeed { field }
+        .deserialize(&mut de)
+        .and_then(|found| de.end().map(|()| found))
+        .map_err(|e| BodyError::Bad(format!("malformed JSON body: {e}")))?;
+    Ok(found)
+}
+
+struct FieldSeed<'a> {
+    field: &'a str,
+}
+
+impl<'de> DeserializeSeed<'de> for FieldSeed<'_> {
+    type Value = Option<String>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FieldSeed<'_> {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found: Option<Option<String>> = None;
+        while let Some(key) = map.next_key::<String>()? {
+            if key != self.field {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            if found.is_some() {
+                return Err(serde::de::Error::custom(format_args!(
+                    "the field `{}` is given more than once",
+                    self.field
+                )));
+            }
+            found = Some(map.next_value::<Option<StringOnly>>()?.map(|s| s.0));
+        }
+        Ok(found.flatten())
+    }
+}
+
+/// A JSON string, with a clear error for anything else.
+struct StringOnly(String);
+
+impl<'de> serde::Deserialize<'de> for StringOnly {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = StringOnly;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("the username as a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<StringOnly, E> {
+                Ok(StringOnly(v.to_owned()))
+            }
+        }
+        deserializer.deserialize_str(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_field_is_decoded() {
+        assert_eq!(
+            form_field(b"password=x&username=al%69ce+b", "username"),
+            Ok(Some("alice b".into()))
+        );
+        assert_eq!(form_field(b"password=x", "username"), Ok(None));
+        assert_eq!(form_field(b"username", "username"), Ok(Some(String::new())));
+        assert_eq!(
+            form_field(b"user%6eame=bob", "username"),
+            Ok(Some("bob".into()))
+        );
+        assert_eq!(
+            form_field(b"username=100%&x=%zz%4", "username"),
+            Ok(Some("100%".into()))
+        );
+    }
+
+    #[test]
+    fn form_field_refuses_twice_and_bad_utf8() {
+        assert!(matches!(
+            form_field(b"username=a&username=b", "username"),
+            Err(BodyError::Bad(_))
+        ));
+        assert!(matches!(
+            form_field(b"username=%ff%fe", "username"),
+            Err(BodyError::Bad(_))
+        ));
+        // Bad bytes in another field are none of our business.
+        assert_eq!(
+            form_field(b"password=%ff&username=a", "username"),
+            Ok(Some("a".into()))
+        );
+    }
+
+    #[test]
+    fn json_field_reads_strings_only() {
+        assert_eq!(
+            json_field(br#"{"password":[1,{"a":2}],"username":"bob"}"#, "username"),
+            Ok(Some("bob".into()))
+        );
+        assert_eq!(json_field(br#"{"username":null}"#, "username"), Ok(None));
+        assert_eq!(json_field(br#"{"email":"x"}"#, "username"), Ok(None));
+        for bad in [
+            &br#"{"username":5}"#[..],
+            b"[1]",
+            b"{",
+            br#"{"username":"a"} x"#,
+            br#"{"username":"a","username":"b"}"#,
+            b"{\"username\":\"\xff\"}",
+            br#"{"username":"\ud800"}"#,
+        ] {
+            assert!(
+                matches!(json_field(bad, "username"), Err(BodyError::Bad(_))),
+                "{bad:?}"
+            );
+        }
+    }
+}
