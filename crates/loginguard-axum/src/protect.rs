@@ -101,6 +101,7 @@ where
     let ticket = match decision {
         Decision::Refused(lockout) => {
             span.record("decision", "refused");
+            tracing::debug!(target: "loginguard", reason = ?lockout.reason, "attempt refused");
             return Ok(refuse(&settings, &lockout, &parts.headers));
         }
         Decision::Proceed(ticket) => ticket,
@@ -133,6 +134,7 @@ where
             Box::pin(guard.release(ticket)).await;
         }
     }
+    tracing::debug!(target: "loginguard", "attempt settled");
     Ok(res)
 }
 
