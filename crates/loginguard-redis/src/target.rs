@@ -3,7 +3,7 @@
 //! | form | meaning |
 //! | --- | --- |
 //! | `redis://[user:password@]host[:port][/db]` | one server (default port 6379, db 0) |
-//! | `rediss://…` | the same over TLS (feature `tls`) |
+//! | `rediss://…` | the same over TLS (feature `tls`, on by default): the server's certificate is checked against the system's trusted roots (or the file named by `SSL_CERT_FILE`) |
 //! | `redis+cluster://[user:password@]host:port,host:port,…` | a Redis Cluster, given by one or more seed nodes |
 //! | `rediss+cluster://…` | a Cluster over TLS |
 //!
