@@ -18,7 +18,7 @@ use std::sync::Arc;
 use loginguard_core::audit::{AuditEntry, AuditKind, LogRetention};
 use loginguard_core::record::{self, to_ms, KeyRecord, KeyVerdict, Limits, Release};
 use loginguard_core::{Key, StoreError};
-use sqlx::{Connection, QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use tokio::sync::{oneshot, Mutex, OwnedMutexGuard};
 
 use crate::codec::{encode_failures, record_from_row, SELECT_RECORDS};
@@ -120,23 +120,34 @@ async fn run_batch(mut conn: OwnedMutexGuard<SqliteConnection>, batch: Vec<Pendi
     }
 }
 
-/// Rows read or written by one statement at most (12 bound values each).
-const CHUNK: usize = 64;
+/// Keys loaded by one `SELECT` at most.
+const LOAD_CHUNK: usize = 500;
 
-/// Applies a batch in one transaction: one `SELECT` loads every key the
-/// batch touches, the rules run in memory in queue order, then one upsert
-/// writes the changed keys back and one insert per log appends the audit
-/// entries. The outer error aborts (and rolls back) the whole batch; an
-/// inner error concerns one write only.
+/// Rows written by one `INSERT` at most (up to 12 bound values each).
+const WRITE_CHUNK: usize = 256;
+
+/// Applies a batch in one transaction, in two round trips to SQLite:
+/// `BEGIN IMMEDIATE` with one `SELECT` of every key the batch touches; then,
+/// after the rules have run in memory in queue order, one script that
+/// upserts the changed keys, deletes emptied ones, appends the audit
+/// entries, applies log retention and commits. The outer error aborts (and
+/// rolls back) the whole batch; an inner error concerns one write only.
 async fn apply(
     conn: &mut SqliteConnection,
     batch: &[Pending],
 ) -> Result<Vec<Result<Done, SqliteError>>, SqliteError> {
-    let mut tx = conn
-        .begin_with("BEGIN IMMEDIATE")
-        .await
-        .map_err(SqliteError::driver("starting a write transaction"))?;
+    let result = apply_in_transaction(conn, batch).await;
+    if result.is_err() {
+        // Harmless when the transaction never started.
+        let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+    }
+    result
+}
 
+async fn apply_in_transaction(
+    conn: &mut SqliteConnection,
+    batch: &[Pending],
+) -> Result<Vec<Result<Done, SqliteError>>, SqliteError> {
     let ids: Vec<&str> = {
         let mut seen = HashSet::new();
         batch
@@ -148,7 +159,7 @@ async fn apply(
             .filter(|id| seen.insert(*id))
             .collect()
     };
-    let mut rows = load(&mut tx, &ids).await?;
+    let mut rows = load(conn, &ids).await?;
 
     let mut out = Vec::with_capacity(batch.len());
     // Keys to write back, in first-touched order, with the limits of their last write.
@@ -220,31 +231,35 @@ async fn apply(
             }
         }
     }
-    for chunk in upserts.chunks(CHUNK) {
-        upsert(&mut tx, chunk).await?;
+
+    let mut script = QueryBuilder::<Sqlite>::new("");
+    for chunk in upserts.chunks(WRITE_CHUNK) {
+        push_upsert(&mut script, chunk);
+        script.push("; ");
     }
-    for chunk in deletes.chunks(CHUNK) {
-        let mut qb = QueryBuilder::<Sqlite>::new("DELETE FROM loginguard_keys WHERE id IN (");
-        let mut list = qb.separated(", ");
+    for chunk in deletes.chunks(WRITE_CHUNK) {
+        script.push("DELETE FROM loginguard_keys WHERE id IN (");
+        let mut list = script.separated(", ");
         for id in chunk {
             list.push_bind(*id);
         }
-        qb.push(")");
-        qb.build()
-            .execute(&mut *tx)
-            .await
-            .map_err(SqliteError::driver("deleting keys"))?;
+        script.push("); ");
     }
-    for chunk in successes.chunks(CHUNK) {
-        append(&mut tx, AuditKind::Success, chunk).await?;
+    for chunk in successes.chunks(WRITE_CHUNK) {
+        push_append(&mut script, AuditKind::Success, chunk);
+        script.push("; ");
     }
-    for chunk in failures.chunks(CHUNK) {
-        append(&mut tx, AuditKind::Failure, chunk).await?;
+    for chunk in failures.chunks(WRITE_CHUNK) {
+        push_append(&mut script, AuditKind::Failure, chunk);
+        script.push("; ");
     }
-    retention.enforce(&mut tx).await?;
-    tx.commit()
+    retention.push(&mut script);
+    script.push("COMMIT");
+    script
+        .build()
+        .execute(&mut *conn)
         .await
-        .map_err(SqliteError::driver("committing a write transaction"))?;
+        .map_err(SqliteError::driver("writing and committing a batch"))?;
     Ok(out)
 }
 
@@ -258,11 +273,27 @@ fn mark<'a>(dirty: &mut Vec<(&'a Key, &'a Limits)>, key: &'a Key, limits: &'a Li
 /// A key's row as loaded: `Ok(None)` when absent, `Err(why)` when unreadable.
 type Loaded = HashMap<String, Result<Option<KeyRecord>, String>>;
 
-/// Loads the rows of `ids` (absent keys load as `Ok(None)`).
+/// Starts the transaction and loads the rows of `ids` (absent keys load as
+/// `Ok(None)`).
 async fn load(conn: &mut SqliteConnection, ids: &[&str]) -> Result<Loaded, SqliteError> {
     let mut rows: Loaded = ids.iter().map(|id| ((*id).to_owned(), Ok(None))).collect();
-    for chunk in ids.chunks(CHUNK) {
-        let mut qb = QueryBuilder::<Sqlite>::new(SELECT_RECORDS);
+    let mut chunks = ids.chunks(LOAD_CHUNK);
+    let mut first = true;
+    loop {
+        let chunk = chunks.next();
+        let mut qb = QueryBuilder::<Sqlite>::new(if first { "BEGIN IMMEDIATE; " } else { "" });
+        first = false;
+        let Some(chunk) = chunk else {
+            if qb.sql().is_empty() {
+                break;
+            }
+            qb.build()
+                .execute(&mut *conn)
+                .await
+                .map_err(SqliteError::driver("starting a write transaction"))?;
+            break;
+        };
+        qb.push(SELECT_RECORDS);
         let mut list = qb.separated(", ");
         for id in chunk {
             list.push_bind(*id);
@@ -272,7 +303,9 @@ async fn load(conn: &mut SqliteConnection, ids: &[&str]) -> Result<Loaded, Sqlit
             .build()
             .fetch_all(&mut *conn)
             .await
-            .map_err(SqliteError::driver("reading keys"))?;
+            .map_err(SqliteError::driver(
+                "starting a write transaction and reading keys",
+            ))?;
         for row in fetched {
             let id: String = row
                 .try_get(0)
@@ -287,11 +320,11 @@ async fn load(conn: &mut SqliteConnection, ids: &[&str]) -> Result<Loaded, Sqlit
     Ok(rows)
 }
 
-async fn upsert(
-    conn: &mut SqliteConnection,
-    rows: &[(&Key, &KeyRecord, &Limits)],
-) -> Result<(), SqliteError> {
-    let mut qb = QueryBuilder::<Sqlite>::new(
+fn push_upsert<'a>(
+    qb: &mut QueryBuilder<'a, Sqlite>,
+    rows: &[(&'a Key, &'a KeyRecord, &'a Limits)],
+) {
+    qb.push(
         "INSERT INTO loginguard_keys \
          (id, scope, ip, username, user_agent, failures, failure_count, locked, locked_until, lock_count, updated_at, expires_at) ",
     );
@@ -314,27 +347,17 @@ async fn upsert(
          locked = excluded.locked, locked_until = excluded.locked_until, lock_count = excluded.lock_count, \
          updated_at = excluded.updated_at, expires_at = excluded.expires_at",
     );
-    qb.build()
-        .execute(&mut *conn)
-        .await
-        .map_err(SqliteError::driver("writing keys"))?;
-    Ok(())
 }
 
-async fn append(
-    conn: &mut SqliteConnection,
-    kind: AuditKind,
-    entries: &[&AuditEntry],
-) -> Result<(), SqliteError> {
-    let head = match kind {
+fn push_append<'a>(qb: &mut QueryBuilder<'a, Sqlite>, kind: AuditKind, entries: &[&'a AuditEntry]) {
+    qb.push(match kind {
         AuditKind::Success => {
             "INSERT INTO loginguard_access_log (scope, username, ip, user_agent, method, path, time) "
         }
         AuditKind::Failure => {
             "INSERT INTO loginguard_failure_log (scope, username, ip, user_agent, method, path, time, locked_out) "
         }
-    };
-    let mut qb = QueryBuilder::<Sqlite>::new(head);
+    });
     qb.push_values(entries, |mut b, entry| {
         b.push_bind(&entry.scope)
             .push_bind(&entry.username)
@@ -347,11 +370,6 @@ async fn append(
             b.push_bind(entry.locked_out);
         }
     });
-    qb.build()
-        .execute(&mut *conn)
-        .await
-        .map_err(SqliteError::driver("writing audit entries"))?;
-    Ok(())
 }
 
 /// Retention work gathered over a batch and done once at its end.
@@ -377,31 +395,24 @@ impl Retention {
         }
     }
 
-    async fn enforce(&self, conn: &mut SqliteConnection) -> Result<(), SqliteError> {
+    /// Appends the retention statements, each followed by `; `.
+    fn push<'a>(&'a self, qb: &mut QueryBuilder<'a, Sqlite>) {
         if let Some(floor) = self.floor {
-            for sql in [
-                "DELETE FROM loginguard_access_log WHERE time < ?1",
-                "DELETE FROM loginguard_failure_log WHERE time < ?1",
-            ] {
-                sqlx::query(sql)
-                    .bind(floor)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(SqliteError::driver("applying log retention"))?;
-            }
+            qb.push("DELETE FROM loginguard_access_log WHERE time < ")
+                .push_bind(floor)
+                .push("; DELETE FROM loginguard_failure_log WHERE time < ")
+                .push_bind(floor)
+                .push("; ");
         }
         for (username, cap) in &self.caps {
-            sqlx::query(
+            qb.push(
                 "DELETE FROM loginguard_failure_log WHERE id IN \
-                 (SELECT id FROM loginguard_failure_log WHERE username IS ?1 \
-                  ORDER BY time DESC, id DESC LIMIT -1 OFFSET ?2)",
+                 (SELECT id FROM loginguard_failure_log WHERE username IS ",
             )
-            .bind(username)
-            .bind(i64::from(*cap))
-            .execute(&mut *conn)
-            .await
-            .map_err(SqliteError::driver("applying the per-user failure-log cap"))?;
+            .push_bind(username.as_deref())
+            .push(" ORDER BY time DESC, id DESC LIMIT -1 OFFSET ")
+            .push_bind(i64::from(*cap))
+            .push("); ");
         }
-        Ok(())
     }
 }
