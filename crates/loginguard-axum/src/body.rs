@@ -1,6 +1,6 @@
 //! Reading a request body up to a limit, and telling which kind it is.
 
-use axum::body::Body;
+use axum::body::{Body, HttpBody};
 use axum::http::{header, HeaderMap};
 use bytes::Bytes;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
@@ -58,15 +58,35 @@ pub(crate) async fn read_capped(
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(BodyError::TooLarge { limit });
     }
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            Err(BodyError::TooLarge { limit })
+    let mut body = Limited::new(body, limit);
+    let mut chunks: Vec<Bytes> = Vec::new();
+    let mut total: u64 = 0;
+    // Stop as soon as the declared length is in: waiting for the end of the
+    // stream would cost one more round through the connection task.
+    while !body.is_end_stream() && declared.is_none_or(|n| total < n) {
+        match body.frame().await {
+            None => break,
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    total += data.len() as u64;
+                    chunks.push(data);
+                }
+            }
+            Some(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => {
+                return Err(BodyError::TooLarge { limit });
+            }
+            Some(Err(_)) => {
+                return Err(BodyError::Bad(
+                    "the request body could not be read".to_owned(),
+                ));
+            }
         }
-        Err(_) => Err(BodyError::Bad(
-            "the request body could not be read".to_owned(),
-        )),
     }
+    Ok(match chunks.len() {
+        0 => Bytes::new(),
+        1 => chunks.swap_remove(0),
+        _ => Bytes::from(chunks.concat()),
+    })
 }
 
 #[cfg(test)]

@@ -33,15 +33,15 @@ async fn a_body_over_the_limit_gets_413() {
     assert!(res.text().await.unwrap().contains("larger than 1024 bytes"));
     // Without Content-Length (chunked), the read itself is capped.
     assert_eq!(
-        chunked_post(&server, &big).await,
+        chunked_post(&server, &big, 512).await,
         "HTTP/1.1 413 Payload Too Large"
     );
     assert_eq!(server.checks(), 0);
 }
 
-/// Sends `body` in 512-byte chunks with no `Content-Length`; returns the
+/// Sends `body` in chunks of `chunk` bytes with no `Content-Length`; returns the
 /// status line.
-async fn chunked_post(server: &TestServer, body: &str) -> String {
+async fn chunked_post(server: &TestServer, body: &str, chunk: usize) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
     let head = format!(
@@ -49,7 +49,7 @@ async fn chunked_post(server: &TestServer, body: &str) -> String {
         server.addr
     );
     stream.write_all(head.as_bytes()).await.unwrap();
-    for chunk in body.as_bytes().chunks(512) {
+    for chunk in body.as_bytes().chunks(chunk) {
         let mut framed = format!("{:x}\r\n", chunk.len()).into_bytes();
         framed.extend_from_slice(chunk);
         framed.extend_from_slice(b"\r\n");
@@ -165,4 +165,12 @@ async fn bad_input_still_counts_on_the_ip() {
         StatusCode::TOO_MANY_REQUESTS
     );
     assert_eq!(server.checks(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_in_many_chunks_is_read_whole_and_handed_on() {
+    let server = TestServer::start(Policy::default()).await;
+    let status = chunked_post(&server, "username=alice&password=wonderland", 5).await;
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert_eq!(server.checks(), 1);
 }
