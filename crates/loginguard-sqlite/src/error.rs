@@ -78,9 +78,7 @@ impl SqliteError {
 
     fn message(&self) -> String {
         if self.is_transient() {
-            format!(
-                "{self} (the database is busy or unreachable: another process may hold a long write lock)"
-            )
+            format!("{self}: the database is busy or unreachable")
         } else {
             self.to_string()
         }
@@ -103,7 +101,14 @@ impl fmt::Display for Shared {
 
 impl std::error::Error for Shared {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        std::error::Error::source(&*self.0).and_then(std::error::Error::source)
+        let cause = std::error::Error::source(&*self.0)?;
+        let next = cause.source()?;
+        // sqlx's database errors already print their source; don't repeat it.
+        if cause.to_string().contains(&next.to_string()) {
+            next.source()
+        } else {
+            Some(next)
+        }
     }
 }
 
