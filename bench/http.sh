@@ -55,19 +55,27 @@ stop_server() {
   SERVER=
 }
 
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVER/stat"; }
+
 run() { # name path script
-  local out rps p99 non2xx
+  local out rps p99 non2xx n t0 t1 cpu
+  t0=$(cpu_ticks)
   out=$(wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s "bench/http/$3" "http://$ADDR$2")
+  t1=$(cpu_ticks)
   rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
   p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
   non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $5}' <<<"$out")
-  printf '| %s | `%s` | %s | %s | %s |\n' "$1" "$2" "$rps" "$p99" "${non2xx:-0}"
+  n=$(awk '/requests in/ {print $1}' <<<"$out")
+  # Server CPU (user + system) per request, in microseconds: steadier than
+  # requests/s when other work shares the machine.
+  cpu=$(awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v n="$n" 'BEGIN {printf "%.2f", t * 1e6 / hz / n}')
+  printf '| %s | `%s` | %s | %s | %s | %s |\n' "$1" "$2" "$rps" "$p99" "$cpu" "${non2xx:-0}"
 }
 
 echo "wrk -t1 -c$CONNECTIONS -d$DURATION, store: $LOGINGUARD_STORE, $(nproc) cores, ROUNDS=$ROUNDS"
 echo
-echo '| case | route | requests/s | p99 | non-2xx |'
-echo '| --- | --- | --- | --- | --- |'
+echo '| case | route | requests/s | p99 | server CPU µs/request | non-2xx |'
+echo '| --- | --- | --- | --- | --- | --- |'
 start_server
 for _ in $(seq 1 "$ROUNDS"); do
   run "a) locked-out rejections, layer" /login login-fixed.lua
