@@ -83,7 +83,16 @@ impl Writer {
     pub(crate) async fn submit(&self, op: Op) -> Result<Done, StoreError> {
         let (reply, mut answer) = oneshot::channel();
         self.queue.lock().push(Pending { op, reply });
-        let conn = self.lock().await;
+        // Either an earlier batch answers for us, or we get the connection.
+        let conn = tokio::select! {
+            done = &mut answer => {
+                return match done {
+                    Ok(done) => done.map_err(|e| e.to_store_error()),
+                    Err(_) => Err(SqliteError::Abandoned.into()),
+                };
+            }
+            conn = self.lock() => conn,
+        };
         match answer.try_recv() {
             Ok(done) => return done.map_err(|e| e.to_store_error()),
             Err(oneshot::error::TryRecvError::Closed) => return Err(SqliteError::Abandoned.into()),
