@@ -9,8 +9,8 @@
 //!
 //! Each attempt is `Guard::begin` + `Guard::failure` from a new IP (every
 //! attempt writes a new row; the failure log is off), with a pool of as
-//! many connections as tasks (at most 64). Each level runs for at most 3 s
-//! or 200,000 attempts. The bench works in a schema of its own and drops
+//! many connections as tasks (at most 64). Each run lasts at most 2 s or
+//! 200,000 attempts; each figure is the best of 3 runs. The bench works in a schema of its own and drops
 //! it when done.
 
 use std::process::Command;
@@ -21,7 +21,10 @@ use std::time::{Duration, Instant};
 use loginguard_core::{Attempt, Decision, Guard, Policy, Store};
 use loginguard_postgres::{PostgresOptions, PostgresStore};
 
-const RUN: Duration = Duration::from_secs(3);
+const RUN: Duration = Duration::from_secs(2);
+/// Each figure is the best of this many runs: the machine is shared, and
+/// the best run is the one least disturbed by other work.
+const ROUNDS: usize = 3;
 const MAX_ATTEMPTS: u64 = 200_000;
 
 fn pgbench(url: &str, clients: usize) -> Option<f64> {
@@ -30,7 +33,7 @@ fn pgbench(url: &str, clients: usize) -> Option<f64> {
     let script = dir.join("select1.sql");
     std::fs::write(&script, "SELECT 1;\n").ok()?;
     let out = Command::new("pgbench")
-        .args(["-n", "-T", "3", "-c", &clients.to_string()])
+        .args(["-n", "-T", "2", "-c", &clients.to_string()])
         .args(["-j", &clients.min(2).to_string(), "-f"])
         .arg(&script)
         .arg(url)
@@ -100,24 +103,33 @@ fn main() {
         );
         println!("| ---: | ---: | ---: | ---: |");
         for (level, tasks) in [1usize, 16, 64].into_iter().enumerate() {
-            let store = PostgresStore::connect(
-                &url,
-                PostgresOptions::new()
-                    .schema(&schema)
-                    .max_connections(u32::try_from(tasks.min(64)).unwrap_or(64))
-                    .timeout(Duration::from_secs(10))
-                    .auto_migrate(true),
-            )
-            .await
-            .expect("connect to PostgreSQL");
-            let pool = store.pool().clone();
-            let guard = Arc::new(Guard::new(
-                policy.clone(),
-                Arc::new(store) as Arc<dyn Store>,
-            ));
-            let ours = attempts_per_second(guard, tasks, level as u64 + 1).await;
-            pool.close().await;
-            let ceiling = pgbench(&url, tasks);
+            let mut ours = 0f64;
+            let mut ceiling: Option<f64> = None;
+            for round in 0..ROUNDS {
+                let store = PostgresStore::connect(
+                    &url,
+                    PostgresOptions::new()
+                        .schema(&schema)
+                        .max_connections(u32::try_from(tasks.min(64)).unwrap_or(64))
+                        .timeout(Duration::from_secs(10))
+                        .auto_migrate(true),
+                )
+                .await
+                .expect("connect to PostgreSQL");
+                let pool = store.pool().clone();
+                let guard = Arc::new(Guard::new(
+                    policy.clone(),
+                    Arc::new(store) as Arc<dyn Store>,
+                ));
+                // Fresh keys in every run: each attempt is a first failure.
+                let seed = (level * ROUNDS + round) as u64 + 1;
+                ours = ours.max(attempts_per_second(guard, tasks, seed).await);
+                // Our connections are closed before pgbench opens its own.
+                pool.close().await;
+                if let Some(c) = pgbench(&url, tasks) {
+                    ceiling = Some(ceiling.map_or(c, |best| best.max(c)));
+                }
+            }
             let (ceiling_text, ratio) = match ceiling {
                 Some(c) => (format!("{c:.0}"), format!("{:.2}×", c / ours)),
                 None => ("n/a".to_owned(), "n/a".to_owned()),
