@@ -53,6 +53,9 @@
 //!   (the IP criteria), and an IP that is locked out gets the lockout
 //!   response instead. A body of any other content type is not read: the
 //!   handler gets it untouched and the attempt is judged without a username.
+//!   axum's `Form` and `Json` extractors refuse such bodies; a handler that
+//!   parses a body whatever its `Content-Type` should read the username with
+//!   [`LoginGuardLayer::username_with`], or username criteria miss it.
 //! - **Client IP**: without [`ConnectInfo`](axum::extract::ConnectInfo) (the
 //!   app was not served with `into_make_service_with_connect_info`, and no
 //!   `MockConnectInfo` layer) the IP is unknown: IP criteria are not counted
