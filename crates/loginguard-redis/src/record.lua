@@ -26,9 +26,16 @@ local NOW_S = ARGV[1]
 local NOW = tonumber(NOW_S)
 local LIMIT = tonumber(ARGV[2])
 local WINDOW = tonumber(ARGV[3])
-local COOL_OFF = tonumber(ARGV[4])
-local MULT = tonumber(ARGV[5])
-local MAX = tonumber(ARGV[6])
+-- The cool-off settings are read when a lock needs them (most attempts
+-- set none).
+local COOL_OFF, MULT, MAX
+local function progression()
+  if MULT == nil then
+    COOL_OFF = tonumber(ARGV[4])
+    MULT = tonumber(ARGV[5])
+    MAX = tonumber(ARGV[6])
+  end
+end
 local COUNT_DURING_LOCKOUT = ARGV[7] == '1'
 local LOCK_OUT = ARGV[8] == '1'
 local RETENTION_S = ARGV[9]
@@ -84,6 +91,7 @@ end
 
 -- Limits::cool_off_ms
 local function cool_off_ms(nth)
+  progression()
   if COOL_OFF == nil then return nil end
   local e = nth - 1
   if e < 0 then e = 0 end
@@ -133,7 +141,8 @@ end
 
 -- KeyRecord::expires_at; nil: never by itself.
 local function expires_at()
-  local updated = tonumber(updated_s)
+  local updated = NOW
+  if updated_s ~= NOW_S then updated = tonumber(updated_s) end
   local e = updated
   if locked then
     if until_ == nil then return nil end
@@ -144,6 +153,7 @@ local function expires_at()
     local w = tonumber(failures[#failures]) + WINDOW
     if w > e then e = w end
   end
+  if lock_count > 0 then progression() end
   if lock_count > 0 and MULT > 1.0 then
     local longest = cool_off_ms(U32_MAX) or 0
     if updated + longest > e then e = updated + longest end
