@@ -67,16 +67,25 @@ pub fn free_port(bus: bool) -> u16 {
     }
 }
 
-fn answers_ping(port: u16) -> bool {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
-    if s.write_all(b"PING\r\n").is_err() {
-        return false;
+/// The process id of the Redis server answering on `port`, if any.
+fn server_pid(port: u16) -> Option<u32> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_millis(500))).ok()?;
+    s.write_all(b"INFO server\r\n").ok()?;
+    let mut reply = Vec::new();
+    let mut buf = [0u8; 4096];
+    // A bulk string: "$<len>\r\n<text>\r\n"; read until process_id shows.
+    while !String::from_utf8_lossy(&reply).contains("\ntcp_port:") {
+        let n = s.read(&mut buf).ok()?;
+        if n == 0 {
+            return None;
+        }
+        reply.extend_from_slice(&buf[..n]);
     }
-    let mut buf = [0u8; 7];
-    s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
+    let text = String::from_utf8_lossy(&reply);
+    text.lines()
+        .find_map(|l| l.strip_prefix("process_id:"))
+        .and_then(|pid| pid.trim().parse().ok())
 }
 
 /// One private `redis-server`, killed on drop.
@@ -90,25 +99,41 @@ pub struct Server {
 impl Server {
     /// Starts a server without persistence on a free port, in `dir`.
     pub fn start(dir: &Path) -> Server {
-        Server::start_with(dir, free_port(false), Vec::new())
+        Server::start_with(dir, false, Vec::new())
     }
 
-    /// Starts a server on `port` with extra arguments.
-    pub fn start_with(dir: &Path, port: u16, extra: Vec<String>) -> Server {
-        let mut server = Server {
-            port,
-            dir: dir.to_owned(),
-            extra,
-            child: None,
-        };
-        server.restart();
-        server
+    /// Starts a server on a free port (whose Cluster bus port is free too
+    /// with `bus`) with extra arguments.
+    pub fn start_with(dir: &Path, bus: bool, extra: Vec<String>) -> Server {
+        for _ in 0..10 {
+            let mut server = Server {
+                port: free_port(bus),
+                dir: dir.to_owned(),
+                extra: extra.clone(),
+                child: None,
+            };
+            if server.try_start() {
+                return server;
+            }
+        }
+        panic!("redis-server found no free port");
     }
 
-    /// Starts (again) on the same port and waits until it answers.
+    /// Starts (again) on the same port and waits until it answers. Panics
+    /// if the port is taken (see [`Server::try_start`]).
     pub fn restart(&mut self) {
+        assert!(
+            self.try_start(),
+            "redis-server could not start on port {}",
+            self.port
+        );
+    }
+
+    /// Starts on `self.port`; `false` when the server exited at once (the
+    /// port was taken meanwhile).
+    fn try_start(&mut self) -> bool {
         assert!(self.child.is_none(), "already running");
-        let child = Command::new("redis-server")
+        let mut child = Command::new("redis-server")
             .arg("--port")
             .arg(self.port.to_string())
             .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
@@ -119,9 +144,13 @@ impl Server {
             .stderr(Stdio::null())
             .spawn()
             .expect("start redis-server");
-        self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
-        while !answers_ping(self.port) {
+        // Ready when the server on the port is this very process (another
+        // test may have taken the port between choosing and binding it).
+        while server_pid(self.port) != Some(child.id()) {
+            if child.try_wait().ok().flatten().is_some() {
+                return false;
+            }
             assert!(
                 Instant::now() < deadline,
                 "redis-server on {} did not start",
@@ -129,6 +158,8 @@ impl Server {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+        self.child = Some(child);
+        true
     }
 
     /// Kills the server (SIGKILL) and waits for it to be gone.
@@ -176,12 +207,11 @@ impl Cluster {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut nodes = Vec::new();
         for i in 0..3 {
-            let port = free_port(true);
             let node_dir = dir.path().join(format!("node{i}"));
             std::fs::create_dir_all(&node_dir).unwrap();
             nodes.push(Server::start_with(
                 &node_dir,
-                port,
+                true,
                 vec![
                     "--cluster-enabled".into(),
                     "yes".into(),
