@@ -122,7 +122,7 @@ impl EventBus {
                 key, monitor_only, ..
             } => tracing::warn!(target: "loginguard", %key, monitor_only, "key locked out"),
             Event::Refused { key, ip, username } => {
-                tracing::info!(target: "loginguard", %key, ?ip, ?username, "attempt refused")
+                tracing::debug!(target: "loginguard", %key, ?ip, ?username, "attempt refused")
             }
             Event::Success {
                 scope,

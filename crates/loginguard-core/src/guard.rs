@@ -214,6 +214,43 @@ pub struct Guard {
     allow_hook: Option<AllowHook>,
     limit_hook: Option<LimitHook>,
     store_down: AtomicBool,
+    refusal_log: RefusalLog,
+}
+
+/// How often a refused attempt on one key is written to the failure log.
+pub const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Remembers when a refusal was last written to the failure log, per key,
+/// so an attack hammering a locked key writes one row per key per
+/// [`REFUSAL_LOG_INTERVAL`] instead of one per request (every refusal is
+/// still counted, reported in events and metrics).
+#[derive(Debug, Default)]
+struct RefusalLog {
+    last: parking_lot::Mutex<std::collections::HashMap<String, i64>>,
+}
+
+impl RefusalLog {
+    const MAX_KEYS: usize = 4096;
+
+    fn should_log(&self, key: &str, now: i64) -> bool {
+        let interval = crate::record::duration_ms(REFUSAL_LOG_INTERVAL);
+        let mut last = self.last.lock();
+        if let Some(t) = last.get_mut(key) {
+            if now.saturating_sub(*t) < interval && now >= *t {
+                return false;
+            }
+            *t = now;
+            return true;
+        }
+        if last.len() >= Self::MAX_KEYS {
+            last.retain(|_, t| now.saturating_sub(*t) < interval);
+            if last.len() >= Self::MAX_KEYS {
+                last.clear();
+            }
+        }
+        last.insert(key.to_owned(), now);
+        true
+    }
 }
 
 impl fmt::Debug for Guard {
@@ -296,6 +333,7 @@ impl GuardBuilder {
             allow_hook: self.allow_hook,
             limit_hook: self.limit_hook,
             store_down: AtomicBool::new(false),
+            refusal_log: RefusalLog::default(),
         }
     }
 }
@@ -513,7 +551,9 @@ impl Guard {
             if !limits.count_during_lockout {
                 self.give_back(&counted, &limits, time, false).await;
             }
-            self.audit(&attempt, AuditKind::Failure, time, true).await;
+            if self.refusal_log.should_log(key.id(), now) {
+                self.audit(&attempt, AuditKind::Failure, time, true).await;
+            }
             let lockout = self.refusal(LockReason::Locked, Some(key), until, now);
             return Ok(self.refuse(&attempt, lockout));
         }
@@ -528,7 +568,7 @@ impl Guard {
 
     fn refuse(&self, attempt: &Attempt, lockout: Lockout) -> Decision {
         self.metrics.rejection();
-        if self.events.wants_events() || tracing::enabled!(tracing::Level::INFO) {
+        if self.events.wants_events() || tracing::enabled!(tracing::Level::DEBUG) {
             self.events.emit(Event::Refused {
                 key: lockout
                     .key

@@ -207,7 +207,10 @@ pub struct Policy {
     pub scope: String,
     /// Keep an access log of successful logins (default `true`).
     pub access_log: bool,
-    /// Keep a log of failed attempts (default `true`).
+    /// Keep a log of failed attempts (default `true`). Attempts refused
+    /// during a lock are logged at most once per key per second by each
+    /// server, so an attack at line rate cannot flood the log; every one
+    /// is still counted and reported in events and metrics.
     pub failure_log: bool,
     /// Audit entries older than this are deleted (default: kept).
     #[serde(with = "opt_duration")]

@@ -625,3 +625,24 @@ async fn attempts_without_a_username_count_on_ip_criteria_only() {
     }
     assert!(!login(&guard, no_user(), true).await.0);
 }
+
+#[tokio::test]
+async fn refusals_of_a_locked_key_reach_the_failure_log_once_per_second() {
+    let (guard, clock) = guard(Policy::default());
+    for _ in 0..3 {
+        login(&guard, attempt("a", "10.0.0.1"), false).await;
+    }
+    for _ in 0..100 {
+        assert!(!login(&guard, attempt("a", "10.0.0.1"), true).await.0);
+    }
+    let log = guard.store().audit().unwrap();
+    let refused =
+        |entries: Vec<loginguard_core::AuditEntry>| entries.iter().filter(|e| e.locked_out).count();
+    let q = LogQuery::all().kind(AuditKind::Failure);
+    assert_eq!(refused(log.query(&q).await.unwrap()), 1);
+    clock.advance(Duration::from_millis(1_000));
+    login(&guard, attempt("a", "10.0.0.1"), true).await;
+    login(&guard, attempt("a", "10.0.0.1"), true).await;
+    assert_eq!(refused(log.query(&q).await.unwrap()), 2);
+    assert_eq!(guard.metrics().snapshot().rejections, 102);
+}
