@@ -11,10 +11,11 @@
 //!   [`StoreError::SchemaOutdated`](loginguard_core::StoreError), unless the
 //!   store was opened with `auto_migrate`.
 //! - Each attempt applies the rules of [`loginguard_core::record`] to the
-//!   key's row in one atomic step: read the row, then `UPDATE … WHERE
-//!   version = <the version read>` (or `INSERT … ON CONFLICT DO NOTHING` for
-//!   a new key), reading again if another server wrote first; after a few
-//!   lost races, one short transaction with `SELECT … FOR UPDATE`. Exact
+//!   key's row in one atomic step: a new key is one statement (`INSERT …
+//!   ON CONFLICT DO NOTHING`, which otherwise returns the existing row); an
+//!   existing key is then written back with `UPDATE … WHERE version = <the
+//!   version read>`, reading again if another server wrote first; after a
+//!   few lost races, one short transaction with `SELECT … FOR UPDATE`. Exact
 //!   however many app servers and pools share the database.
 //! - Every call is bounded by the store timeout (pool acquire, statement
 //!   timeout and an overall limit); a dead server answers

@@ -152,10 +152,10 @@ impl PostgresStore {
         Ok(())
     }
 
-    /// `record::begin` on the key's row. Usually two statements, each on
-    /// its own: read the row, then write it back only if its version is
-    /// unchanged (or insert it if absent). A write that loses a race reads
-    /// again; after [`OPTIMISTIC_TRIES`] lost races the step locks the row
+    /// `record::begin` on the key's row, each statement on its own: a new
+    /// key is inserted in one statement, which otherwise returns the row;
+    /// the row is then written back only if its version is unchanged. A
+    /// write that loses a race reads again; after [`OPTIMISTIC_TRIES`] lost races the step locks the row
     /// (`SELECT … FOR UPDATE` in a transaction), so a hot key costs at
     /// most a few statements per attempt.
     async fn begin_step(
@@ -164,26 +164,25 @@ impl PostgresStore {
         limits: &Limits,
         now: i64,
     ) -> Result<KeyVerdict, PostgresStoreError> {
+        // The record of a key seen for the first time.
+        let mut fresh = KeyRecord::default();
+        let fresh_verdict = record::begin(&mut fresh, limits, now);
         for _ in 0..OPTIMISTIC_TRIES {
             let mut conn = self
                 .pool
                 .acquire()
                 .await
                 .map_err(PostgresStoreError::query("acquire"))?;
-            match select(&mut conn, key.id(), false).await? {
-                Some((mut rec, version)) => {
+            match insert_or_read(&mut conn, key, &fresh, limits).await? {
+                InsertOrRead::Inserted => return Ok(fresh_verdict),
+                InsertOrRead::Existing(mut rec, version) => {
                     let verdict = record::begin(&mut rec, limits, now);
                     if update(&mut conn, key.id(), &rec, limits, Some(version)).await? {
                         return Ok(verdict);
                     }
                 }
-                None => {
-                    let mut rec = KeyRecord::default();
-                    let verdict = record::begin(&mut rec, limits, now);
-                    if insert(&mut conn, key, &rec, limits).await? {
-                        return Ok(verdict);
-                    }
-                }
+                // Another server is inserting the key right now.
+                InsertOrRead::Neither => {}
             }
         }
         self.begin_locked(key, limits, now).await
@@ -305,6 +304,59 @@ fn decode(row: &PgRow) -> Result<KeyRecord, PostgresStoreError> {
             .map_err(|_| PostgresStoreError::Corrupt(format!("lock_count {lock_count}")))?,
         updated_at: row.try_get("updated_at").map_err(q)?,
     })
+}
+
+/// What [`insert_or_read`] found.
+enum InsertOrRead {
+    /// The key was new: `fresh` is now its row.
+    Inserted,
+    /// The key's row as it was, and its version.
+    Existing(KeyRecord, i64),
+    /// Neither: another transaction inserted the key and had not committed
+    /// when this statement began.
+    Neither,
+}
+
+/// Inserts `fresh` as the key's row if it has none; otherwise returns the
+/// row. One statement.
+async fn insert_or_read(
+    conn: &mut PgConnection,
+    key: &Key,
+    fresh: &KeyRecord,
+    limits: &Limits,
+) -> Result<InsertOrRead, PostgresStoreError> {
+    let row = sqlx::query(
+        "WITH ins AS (\
+           INSERT INTO lockout_keys (id, scope, ip, username, user_agent, failures, locked, \
+           locked_until, lock_count, updated_at, expires_at) \
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+           ON CONFLICT (id) DO NOTHING RETURNING 1) \
+         SELECT EXISTS (SELECT 1 FROM ins) AS inserted, \
+           k.failures, k.locked, k.locked_until, k.lock_count, k.updated_at, k.version \
+         FROM (SELECT 1) AS one LEFT JOIN lockout_keys AS k ON k.id = $1",
+    )
+    .bind(key.id())
+    .bind(key.scope())
+    .bind(key.ip())
+    .bind(key.username())
+    .bind(key.user_agent())
+    .bind(&fresh.failures)
+    .bind(fresh.locked)
+    .bind(fresh.locked_until)
+    .bind(i64::from(fresh.lock_count))
+    .bind(fresh.updated_at)
+    .bind(fresh.expires_at(limits))
+    .fetch_one(conn)
+    .await
+    .map_err(PostgresStoreError::query("insert"))?;
+    let q = PostgresStoreError::query("decode");
+    if row.try_get::<bool, _>("inserted").map_err(q)? {
+        return Ok(InsertOrRead::Inserted);
+    }
+    match row.try_get::<Option<i64>, _>("version").map_err(q)? {
+        Some(version) => Ok(InsertOrRead::Existing(decode(&row)?, version)),
+        None => Ok(InsertOrRead::Neither),
+    }
 }
 
 /// Writes the row back; with `version`, only if it is still that version.
