@@ -57,6 +57,8 @@ impl Conn {
         target: &Target,
         timeout: Duration,
     ) -> Result<Conn, RedisStoreError> {
+        #[cfg(feature = "tls")]
+        ensure_crypto_provider();
         let description = target.description();
         let url_error = |e: redis::RedisError| RedisStoreError::Url {
             url: description.clone(),
@@ -206,6 +208,17 @@ impl Conn {
             )));
         }
         Ok(nodes)
+    }
+}
+
+/// Makes sure rustls has a process-wide crypto provider before the client
+/// builds a TLS configuration: when the application installed none and
+/// several are compiled in, rustls would not pick one by itself.
+#[cfg(feature = "tls")]
+fn ensure_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Losing a race to another installer is fine: any provider will do.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     }
 }
 
