@@ -8,7 +8,9 @@
 //!
 //! Each attempt is `Guard::begin` + `Guard::failure` from a new IP (the
 //! credential-stuffing shape: every attempt writes a new record), so one
-//! script round trip per attempt. Beside it, plain `SET`s through the same
+//! script round trip per attempt. A second series cycles each task through
+//! 200 IPs (limit 5), so every attempt after the first few meets an
+//! existing, mostly locked record: the brute-force shape. Beside it, plain `SET`s through the same
 //! client (redis-rs + tokio) show what the client itself costs. Each run
 //! lasts at most 2 s or 500,000 attempts; each figure is the best of 3
 //! runs. Records expire after a minute; the bench also resets
@@ -26,6 +28,8 @@ const RUN: Duration = Duration::from_secs(2);
 /// Each figure is the best of this many runs: the machine is shared, and
 /// the best run is the one least disturbed by other work.
 const ROUNDS: usize = 3;
+/// IPs each task cycles through in the existing-keys runs.
+const EXISTING_KEYS: u64 = 200;
 const MAX_ATTEMPTS: u64 = 500_000;
 
 fn redis_benchmark(url: &str, clients: usize) -> Option<f64> {
@@ -49,7 +53,14 @@ fn redis_benchmark(url: &str, clients: usize) -> Option<f64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-async fn attempts_per_second(guard: Arc<Guard>, tasks: usize, level: u64) -> f64 {
+/// Attempts per second; `keys`: how many IPs each task cycles through
+/// (`None`: a new IP for every attempt).
+async fn attempts_per_second(
+    guard: Arc<Guard>,
+    tasks: usize,
+    level: u64,
+    keys: Option<u64>,
+) -> f64 {
     let done = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let mut handles = Vec::new();
@@ -60,7 +71,7 @@ async fn attempts_per_second(guard: Arc<Guard>, tasks: usize, level: u64) -> f64
             let mut i = 0u64;
             while start.elapsed() < RUN && done.load(Ordering::Relaxed) < MAX_ATTEMPTS {
                 i += 1;
-                let n = (level << 40) | ((t as u64) << 24) | i;
+                let n = (level << 40) | ((t as u64) << 24) | keys.map_or(i, |k| i % k);
                 let ip = std::net::Ipv6Addr::from(u128::from(n) | (0x2001_0db8u128 << 96));
                 let attempt = Attempt::new("POST", "/login")
                     .ip(ip.into())
@@ -202,11 +213,12 @@ fn main() {
             .build()
             .expect("policy");
         let guard = Arc::new(Guard::new(policy, store.clone() as Arc<dyn Store>));
-        println!("| concurrent tasks | loginguard attempts/s | Redis µs per script | store steps/s | redis-rs SET/s (same client) | redis-benchmark SET req/s (-c same) | ceiling / loginguard |");
-        println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        println!("| concurrent tasks | loginguard attempts/s | Redis µs per script | store steps/s | attempts/s, existing keys | redis-rs SET/s (same client) | redis-benchmark SET req/s (-c same) | ceiling / loginguard (new keys, existing keys) |");
+        println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         for (level, tasks) in [1usize, 16, 64].into_iter().enumerate() {
             let mut ours = 0f64;
             let mut steps = 0f64;
+            let mut existing = 0f64;
             let mut client = 0f64;
             let mut ceiling: Option<f64> = None;
             let mut script_us = f64::MAX;
@@ -214,11 +226,14 @@ fn main() {
                 // Fresh keys in every run: each attempt is a first failure.
                 let seed = (level * ROUNDS + round) as u64 + 1;
                 let before = evalsha_stats(&url).await;
-                ours = ours.max(attempts_per_second(guard.clone(), tasks, seed).await);
+                ours = ours.max(attempts_per_second(guard.clone(), tasks, seed, None).await);
                 let after = evalsha_stats(&url).await;
                 if after.0 > before.0 {
                     script_us = script_us.min((after.1 - before.1) as f64 / (after.0 - before.0) as f64);
                 }
+                existing = existing.max(
+                    attempts_per_second(guard.clone(), tasks, 1_000 + seed, Some(EXISTING_KEYS)).await,
+                );
                 steps = steps.max(store_steps_per_second(store.clone(), tasks, seed).await);
                 client = client.max(client_sets_per_second(&url, tasks).await);
                 if let Some(c) = redis_benchmark(&url, tasks) {
@@ -226,10 +241,13 @@ fn main() {
                 }
             }
             let (ceiling_text, ratio) = match ceiling {
-                Some(c) => (format!("{c:.0}"), format!("{:.2}×", c / ours)),
+                Some(c) => (
+                    format!("{c:.0}"),
+                    format!("{:.2}×, {:.2}×", c / ours, c / existing),
+                ),
                 None => ("n/a".to_owned(), "n/a".to_owned()),
             };
-            println!("| {tasks} | {ours:.0} | {script_us:.1} | {steps:.0} | {client:.0} | {ceiling_text} | {ratio} |");
+            println!("| {tasks} | {ours:.0} | {script_us:.1} | {steps:.0} | {existing:.0} | {client:.0} | {ceiling_text} | {ratio} |");
         }
         let cleared = store.reset(&KeyFilter::all()).await.expect("reset");
         println!("(cleared {cleared} bench records)");

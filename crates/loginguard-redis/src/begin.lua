@@ -1,7 +1,23 @@
 -- record::begin for KEYS[1]. Returns {allowed, failures, remaining,
--- locks_on_failure, has_until, until}.
+-- locks_on_failure, has_until, until}, or {2} when the key was new.
+--
+-- ARGV[10], ARGV[11]: the record of a key seen for the first time and its
+-- TTL, computed by the caller with the same rules (a new key's record does
+-- not depend on anything stored). ARGV[12] = '1': the server has
+-- `SET … NX GET` (Redis 7.0+), so a new key costs one command.
 local key = KEYS[1]
-load(key)
+local raw
+if ARGV[12] == '1' then
+  raw = redis.call('SET', key, ARGV[10], 'NX', 'GET', 'PX', ARGV[11])
+  if not raw then return { 2 } end
+else
+  raw = redis.call('GET', key)
+  if not raw then
+    redis.call('SET', key, ARGV[10], 'PX', ARGV[11])
+    return { 2 }
+  end
+end
+parse(key, raw)
 prune()
 updated_s = NOW_S
 if lock_active() then

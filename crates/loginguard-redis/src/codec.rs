@@ -6,7 +6,7 @@
 //! is `1|locked|until|lock_count|updated_at|expires_at|f1,f2,…` (times in
 //! ms since the epoch, empty for none), written only by `record.lua`.
 
-use loginguard_core::record::KeyRecord;
+use loginguard_core::record::{KeyRecord, Limits};
 
 /// The Redis key of a lockout key id.
 pub(crate) fn redis_key(prefix: &str, id: &str) -> String {
@@ -82,6 +82,33 @@ pub(crate) fn decode(value: &str) -> Option<Stored> {
     })
 }
 
+/// A TTL is never shorter than this (ms), as in `record.lua`.
+pub(crate) const MIN_TTL_MS: i64 = 1000;
+
+/// The stored form of `rec` and its TTL in ms (`retention_ms` when it
+/// never expires by itself), exactly as `record.lua` writes them.
+pub(crate) fn encode(
+    rec: &KeyRecord,
+    limits: &Limits,
+    now: i64,
+    retention_ms: i64,
+) -> (String, i64) {
+    let expires = rec.expires_at(limits);
+    let ttl = expires.map_or(retention_ms, |e| (e - now).max(MIN_TTL_MS));
+    let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+    let failures: Vec<String> = rec.failures.iter().map(i64::to_string).collect();
+    let value = format!(
+        "1|{}|{}|{}|{}|{}|{}",
+        u8::from(rec.locked),
+        opt(rec.locked_until),
+        rec.lock_count,
+        rec.updated_at,
+        opt(expires),
+        failures.join(",")
+    );
+    (value, ttl)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,6 +125,29 @@ mod tests {
     #[test]
     fn scan_patterns_escape_glob_characters() {
         assert_eq!(scan_pattern("a*b?[c]"), "a\\*b\\?\\[c\\]:{*");
+    }
+
+    #[test]
+    fn encoded_records_decode_to_themselves() {
+        let limits = Limits::new(1).with_cool_off(Some(std::time::Duration::from_secs(60)));
+        let mut rec = KeyRecord::default();
+        loginguard_core::record::begin(&mut rec, &limits, 1_700_000_000_000);
+        let (value, ttl) = encode(&rec, &limits, 1_700_000_000_000, 5);
+        assert_eq!(
+            value,
+            "1|1|1700000060000|1|1700000000000|1700000060000|1700000000000"
+        );
+        assert_eq!(ttl, 60_000);
+        let back = decode(&value).unwrap();
+        assert_eq!(back.record, rec);
+        let forever = Limits::new(3);
+        let mut rec = KeyRecord::default();
+        loginguard_core::record::begin(&mut rec, &forever, 7);
+        assert_eq!(
+            encode(&rec, &forever, 7, 5).1,
+            5,
+            "no expiry: the retention"
+        );
     }
 
     #[test]

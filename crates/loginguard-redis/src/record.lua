@@ -59,10 +59,8 @@ local function set_until(n)
   if n == nil then until_s = '' else until_s = fmt(n) end
 end
 
--- Reads the record of `key`; false when there is none.
-local function load(key)
-  local raw = redis.call('GET', key)
-  if not raw then return false end
+-- Takes in a stored record (the value of `key`).
+local function parse(key, raw)
   local v, l, u, c, t, _, fs = string.match(raw,
     '^(%d+)|([01])|(%-?%d*)|(%d+)|(%-?%d+)|(%-?%d*)|([%-%d,]*)$')
   if v ~= '1' then
@@ -74,6 +72,13 @@ local function load(key)
   lock_count = tonumber(c)
   updated_s = t
   for f in string.gmatch(fs, '[^,]+') do failures[#failures + 1] = f end
+end
+
+-- Reads the record of `key`; false when there is none.
+local function load(key)
+  local raw = redis.call('GET', key)
+  if not raw then return false end
+  parse(key, raw)
   return true
 end
 

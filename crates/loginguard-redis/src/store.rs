@@ -3,7 +3,9 @@
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use loginguard_core::record::{duration_ms, from_ms, to_ms, KeyVerdict, Limits, Release};
+use loginguard_core::record::{
+    self, duration_ms, from_ms, to_ms, KeyRecord, KeyVerdict, Limits, Release,
+};
 use loginguard_core::{
     Config, Key, KeyFilter, KeyStatus, ListQuery, Store, StoreError, StoreHealth,
 };
@@ -28,6 +30,8 @@ pub struct RedisStore {
     timeout: Duration,
     retention: Duration,
     scripts: Scripts,
+    /// Every primary runs Redis 7.0+, which has `SET … NX GET`.
+    set_nx_get: bool,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -49,7 +53,7 @@ impl RedisStore {
         let (target, retention) = Target::parse(url)?;
         let retention = retention.unwrap_or(options.retention);
         let conn = Conn::connect(&target, options.timeout).await?;
-        Ok(RedisStore {
+        let mut store = RedisStore {
             conn,
             description: target.description(),
             target,
@@ -57,7 +61,14 @@ impl RedisStore {
             timeout: options.timeout,
             retention,
             scripts: Scripts::new(),
-        })
+            set_nx_get: false,
+        };
+        store.set_nx_get = store
+            .versions()
+            .await?
+            .iter()
+            .all(|v| v.split('.').next().and_then(|m| m.parse::<u32>().ok()) >= Some(7));
+        Ok(store)
     }
 
     /// Connects to `config.store` with `store_prefix` and `store_timeout`.
@@ -83,6 +94,31 @@ impl RedisStore {
     /// The Redis key holding `key`'s record: `{prefix}:{<key id>}`.
     pub fn redis_key(&self, key: &Key) -> String {
         codec::redis_key(&self.prefix, key.id())
+    }
+
+    /// The Redis versions of the server or of every primary.
+    async fn versions(&self) -> Result<Vec<String>, RedisStoreError> {
+        let nodes = self.run("CLUSTER SLOTS", self.conn.nodes()).await?;
+        let mut versions = Vec::new();
+        for node in &nodes {
+            let info: String = self
+                .run(
+                    "INFO",
+                    self.conn
+                        .query_node(node, redis::cmd("INFO").arg("server").clone()),
+                )
+                .await?;
+            let version = info
+                .lines()
+                .find_map(|l| l.strip_prefix("redis_version:"))
+                .unwrap_or("unknown")
+                .trim()
+                .to_owned();
+            if !versions.contains(&version) {
+                versions.push(version);
+            }
+        }
+        Ok(versions)
     }
 
     fn args(&self, limits: &Limits, now: i64) -> [String; 9] {
@@ -239,12 +275,23 @@ impl Store for RedisStore {
         limits: &Limits,
         now: SystemTime,
     ) -> Result<KeyVerdict, StoreError> {
+        let now = to_ms(now);
+        // A key seen for the first time: its record depends on nothing
+        // stored, so it is computed here and the script only has to store
+        // it if the key is indeed new.
+        let mut fresh = KeyRecord::default();
+        let fresh_verdict = record::begin(&mut fresh, limits, now);
+        let (value, ttl) = codec::encode(&fresh, limits, now, duration_ms(self.retention).max(1));
         let mut inv = self.scripts.begin.prepare_invoke();
         inv.key(self.redis_key(key));
-        for arg in self.args(limits, to_ms(now)) {
+        for arg in self.args(limits, now) {
             inv.arg(arg);
         }
+        inv.arg(value).arg(ttl).arg(u8::from(self.set_nx_get));
         let reply: Vec<i64> = self.run("begin script", self.conn.invoke(&inv)).await?;
+        if reply == [2] {
+            return Ok(fresh_verdict);
+        }
         Ok(verdict(&reply)?)
     }
 
@@ -364,26 +411,14 @@ impl Store for RedisStore {
     async fn health(&self) -> Result<StoreHealth, StoreError> {
         let mut health = StoreHealth::ok(self.description.clone());
         let nodes = self.run("CLUSTER SLOTS", self.conn.nodes()).await?;
-        let mut versions = Vec::new();
-        for node in &nodes {
-            let info: String = self
-                .run(
-                    "INFO",
-                    self.conn
-                        .query_node(node, redis::cmd("INFO").arg("server").clone()),
-                )
-                .await?;
-            let version = info
-                .lines()
-                .find_map(|l| l.strip_prefix("redis_version:"))
-                .unwrap_or("unknown")
-                .trim()
-                .to_owned();
-            if !versions.contains(&version) {
-                versions.push(version);
-            }
-        }
+        let versions = self.versions().await?;
         health.notes.push(format!("Redis {}", versions.join(", ")));
+        if !self.set_nx_get {
+            health.notes.push(
+                "Redis older than 7.0: a first failure on a key costs two commands instead of one"
+                    .to_owned(),
+            );
+        }
         if self.is_cluster() {
             let state: String = self
                 .run(
@@ -436,6 +471,50 @@ fn humanize(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Both ways of storing a new key (`SET … NX GET` on Redis 7, `GET`
+    /// then `SET` before) give the verdicts and records of the Rust rules.
+    #[tokio::test]
+    async fn new_keys_are_stored_alike_with_and_without_set_nx_get() {
+        let Ok(url) = std::env::var("LOGINGUARD_TEST_REDIS_URL") else {
+            println!("skipped: LOGINGUARD_TEST_REDIS_URL is not set");
+            return;
+        };
+        let limits = Limits::new(2)
+            .with_cool_off(Some(Duration::from_secs(60)))
+            .with_failure_window(Some(Duration::from_secs(600)));
+        for nx in [true, false] {
+            let prefix = format!("lgtest-unit-{:x}", std::process::id());
+            let options = RedisOptions::new()
+                .prefix(prefix)
+                .retention(Duration::from_secs(60));
+            let mut store = RedisStore::connect(&url, options).await.unwrap();
+            store.set_nx_get = nx;
+            let key = Key::new("unit").with_username(format!("nx-{nx}"));
+            store.reset(&KeyFilter::all()).await.unwrap();
+            let mut model = KeyRecord::default();
+            for i in 0..4 {
+                let now = 1_800_000_000_000 + i * 1_000;
+                let expected = record::begin(&mut model, &limits, now);
+                let got = store
+                    .begin_attempt(&key, &limits, from_ms(now))
+                    .await
+                    .unwrap();
+                assert_eq!(got, expected, "nx={nx} attempt {i}");
+                let raw: String = store
+                    .conn
+                    .query(redis::cmd("GET").arg(store.redis_key(&key)))
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    codec::decode(&raw).unwrap().record,
+                    model,
+                    "nx={nx} attempt {i}"
+                );
+            }
+            store.reset(&KeyFilter::all()).await.unwrap();
+        }
+    }
 
     #[test]
     fn script_replies_become_verdicts() {
