@@ -3,7 +3,9 @@
 //!
 //! - Each attempt is ONE round trip: a Lua script (`EVALSHA`, loaded when
 //!   missing) applies the rules of [`loginguard_core::record`] to the key's
-//!   record atomically.
+//!   record atomically (a new key's record, which depends on nothing
+//!   stored, is computed by those rules in Rust and stored with one
+//!   `SET … NX GET` on Redis 7+).
 //! - Each lockout key is one Redis string `{prefix}:{<key id>}`. The key id
 //!   sits inside one hash tag, so every script touches one slot and works on
 //!   Redis Cluster; different lockout keys of one attempt may live on
