@@ -15,9 +15,13 @@ use loginguard_core::{Attempt, Decision, Guard, Key, MemoryStore, Policy, Store}
 const KEYS: u32 = 1 << 20;
 
 fn guard() -> Arc<Guard> {
-    // A high limit keeps every attempt on the counted path (no lock
-    // short-cut); 1M distinct IPs spread the load over the shards.
-    let policy = Policy::builder().failure_limit(1_000).build().unwrap();
+    // Monitor mode keeps every attempt on the counted path (no lock
+    // short-cut) while each key keeps at most `failure_limit` timestamps.
+    let policy = Policy::builder()
+        .failure_limit(3)
+        .lock_out_at_failure(false)
+        .build()
+        .unwrap();
     let store = Arc::new(MemoryStore::with_max_keys(2 * KEYS as usize));
     Arc::new(Guard::new(policy, store))
 }
@@ -26,8 +30,8 @@ fn ip(i: u32) -> IpAddr {
     IpAddr::V4(Ipv4Addr::from(0x0a00_0000 | (i % KEYS)))
 }
 
-async fn one_attempt(guard: &Guard, i: u32) {
-    let attempt = Attempt::new("POST", "/login").ip(ip(i));
+async fn one_attempt(guard: &Guard, i: u32, keys: u32) {
+    let attempt = Attempt::new("POST", "/login").ip(ip(i % keys));
     match guard.begin(attempt).await {
         Ok(Decision::Proceed(ticket)) => {
             std::hint::black_box(guard.failure(ticket).await);
@@ -36,7 +40,7 @@ async fn one_attempt(guard: &Guard, i: u32) {
     }
 }
 
-fn run_threads(guard: &Arc<Guard>, threads: u32, iters: u64, offset: u32) -> Duration {
+fn run_threads(guard: &Arc<Guard>, threads: u32, keys: u32, iters: u64, offset: u32) -> Duration {
     let per_thread = iters / u64::from(threads);
     let start = Instant::now();
     std::thread::scope(|scope| {
@@ -51,7 +55,7 @@ fn run_threads(guard: &Arc<Guard>, threads: u32, iters: u64, offset: u32) -> Dur
                         let n = offset
                             .wrapping_add(t.wrapping_mul(7919))
                             .wrapping_add(i as u32);
-                        one_attempt(&guard, n).await;
+                        one_attempt(&guard, n, keys).await;
                     }
                 });
             });
@@ -63,22 +67,26 @@ fn run_threads(guard: &Arc<Guard>, threads: u32, iters: u64, offset: u32) -> Dur
 fn engine(c: &mut Criterion) {
     let mut group = c.benchmark_group("attempt_begin_failure_memory");
     group.throughput(Throughput::Elements(1));
-    for threads in [1u32, 2] {
-        let guard = guard();
-        let mut offset = 0u32;
-        group.bench_function(format!("{threads}_thread"), |b| {
-            b.iter_custom(|iters| {
-                offset = offset.wrapping_add(iters as u32);
-                run_threads(&guard, threads, iters.max(u64::from(threads)), offset)
-            })
-        });
+    // 1,024 keys: an attack on a few accounts (cache-resident);
+    // 1M keys: a spray from a million addresses (every step a cache miss).
+    for (label, keys) in [("1k_keys", 1u32 << 10), ("1M_keys", KEYS)] {
+        for threads in [1u32, 2] {
+            let guard = guard();
+            let mut offset = 0u32;
+            group.bench_function(format!("{label}/{threads}_thread"), |b| {
+                b.iter_custom(|iters| {
+                    offset = offset.wrapping_add(iters as u32);
+                    run_threads(&guard, threads, keys, iters.max(u64::from(threads)), offset)
+                })
+            });
+        }
     }
     group.finish();
 
     let mut group = c.benchmark_group("store_step_memory");
     group.throughput(Throughput::Elements(1));
     let store = MemoryStore::with_max_keys(2 * KEYS as usize);
-    let limits = Limits::new(1_000);
+    let limits = Limits::new(3).with_lock_out(false);
     let keys: Vec<Key> = (0..KEYS)
         .map(|i| Key::new("login").with_ip(ip(i).to_string()))
         .collect();
