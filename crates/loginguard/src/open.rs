@@ -224,7 +224,13 @@ mod tests {
             println!("skipped: LOGINGUARD_TEST_POSTGRES_URL is not set");
             return;
         };
-        let schema = format!("lgtest_{}_open", std::process::id());
+        // `lgtest_<unix seconds>_…`: the PostgreSQL store's tests drop such
+        // schemas once they are an hour old.
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let schema = format!("lgtest_{secs}_open{}", std::process::id());
         let toml = format!("store = {url:?}\nstore_prefix = {schema:?}");
         let config = Config::from_toml_str(&toml).unwrap();
         let store = open_store_with(&config, OpenMode::Migrate).await.unwrap();
