@@ -26,7 +26,7 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
 export LOGINGUARD_STORE=${LOGINGUARD_STORE:-memory}
 
 if ! command -v wrk >/dev/null; then
-  apt-get install -y wrk >/dev/null
+  (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null
 fi
 
 [ -n "${SKIP_BUILD:-}" ] || cargo build --release -q -p example-bench-server

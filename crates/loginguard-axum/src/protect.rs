@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, Request};
 use axum::response::Response;
-use loginguard_core::{Attempt, Decision, Lockout, Verdict};
+use loginguard_core::{Attempt, Decision, Field, Lockout, Ticket, Verdict};
 use tower::Service;
 use tracing::field::{display, Empty};
 use tracing::{Instrument, Span};
@@ -55,11 +55,7 @@ fn is_safe(method: &Method) -> bool {
 
 // The paths after the handler and for bad input are boxed, so that the
 // future of the common one (a refusal under attack) stays small to move.
-async fn run<S>(
-    settings: Arc<Settings>,
-    req: Request<Body>,
-    mut inner: S,
-) -> Result<Response, S::Error>
+async fn run<S>(settings: Arc<Settings>, req: Request<Body>, inner: S) -> Result<Response, S::Error>
 where
     S: Service<Request<Body>, Response = Response>,
 {
@@ -70,14 +66,42 @@ where
     if let Some(ip) = attempt.ip {
         span.record("ip", display(ip));
     }
+    if !guard.policy().uses(Field::Username) {
+        // No key needs the username: judge the attempt before reading the
+        // body, so a locked-out client costs no body read at all.
+        let mut ticket = match guard.begin(attempt).await {
+            Ok(Decision::Refused(lockout)) => {
+                span.record("decision", "refused");
+                tracing::debug!(target: "loginguard", reason = ?lockout.reason, "attempt refused");
+                return Ok(refuse(&settings, &lockout, &parts.headers));
+            }
+            Ok(Decision::Proceed(ticket)) => ticket,
+            Err(e) => return Ok(bad_request(&e.to_string(), &parts.headers)),
+        };
+        let (body, username) = match extract(&settings, &parts, body).await {
+            Ok(found) => found,
+            Err(e) => {
+                let res = bad_input_response(e, &parts.headers);
+                return Ok(Box::pin(fail_bad_input(&settings, ticket, &parts.headers, res)).await);
+            }
+        };
+        if let Some(name) = username {
+            match guard.policy().normalize_username(&name) {
+                Ok(name) => ticket.set_username(name),
+                Err(e) => {
+                    let res = bad_request(&e.to_string(), &parts.headers);
+                    return Ok(
+                        Box::pin(fail_bad_input(&settings, ticket, &parts.headers, res)).await,
+                    );
+                }
+            }
+        }
+        return Box::pin(finish(&settings, parts, body, ticket, inner)).await;
+    }
     let (body, username) = match extract(&settings, &parts, body).await {
         Ok(found) => found,
-        Err(BodyError::TooLarge { limit }) => {
-            let res = too_large(limit, &parts.headers);
-            return Ok(Box::pin(count_bad_input(&settings, attempt, &parts.headers, res)).await);
-        }
-        Err(BodyError::Bad(message)) => {
-            let res = bad_request(&message, &parts.headers);
+        Err(e) => {
+            let res = bad_input_response(e, &parts.headers);
             return Ok(Box::pin(count_bad_input(&settings, attempt, &parts.headers, res)).await);
         }
     };
@@ -106,6 +130,23 @@ where
         }
         Decision::Proceed(ticket) => ticket,
     };
+    Box::pin(finish(&settings, parts, body, ticket, inner)).await
+}
+
+/// Calls the handler with the attempt counted, then settles the ticket with
+/// the outcome it reports.
+async fn finish<S>(
+    settings: &Settings,
+    parts: Parts,
+    body: Body,
+    ticket: Ticket,
+    mut inner: S,
+) -> Result<Response, S::Error>
+where
+    S: Service<Request<Body>, Response = Response>,
+{
+    let span = Span::current();
+    let guard = &settings.guard;
     span.record("decision", "proceed");
     if let Some(name) = &ticket.attempt().username {
         span.record("username", name.as_str());
@@ -126,7 +167,7 @@ where
             span.record("outcome", "failure");
             if let Verdict::LockedOut(lockout) = Box::pin(guard.failure(ticket)).await {
                 span.record("outcome", "locked_out");
-                res = refuse(&settings, &lockout, &headers);
+                res = refuse(settings, &lockout, &headers);
             }
         }
         LoginOutcome::Skip => {
@@ -136,6 +177,32 @@ where
     }
     tracing::debug!(target: "loginguard", "attempt settled");
     Ok(res)
+}
+
+fn bad_input_response(e: BodyError, headers: &HeaderMap) -> Response {
+    match e {
+        BodyError::TooLarge { limit } => too_large(limit, headers),
+        BodyError::Bad(message) => bad_request(&message, headers),
+    }
+}
+
+/// Bad input on an attempt already counted: a failure, answered with the
+/// lockout response if it reached the limit, else with `bad`.
+async fn fail_bad_input(
+    settings: &Settings,
+    ticket: Ticket,
+    headers: &HeaderMap,
+    bad: Response,
+) -> Response {
+    let span = Span::current();
+    span.record("decision", "bad_input");
+    match settings.guard.failure(ticket).await {
+        Verdict::LockedOut(lockout) => {
+            span.record("outcome", "locked_out");
+            refuse(settings, &lockout, headers)
+        }
+        _ => bad,
+    }
 }
 
 /// Reads the body when a username may be in it; the body handed back is
@@ -291,6 +358,34 @@ mod tests {
             3,
             "a locked attempt reached the handler"
         );
+    }
+
+    #[tokio::test]
+    async fn with_ip_only_criteria_a_locked_client_is_refused_without_reading_its_body() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let svc = app(
+            layer(Policy::default()),
+            calls.clone(),
+            StatusCode::UNAUTHORIZED,
+        );
+        for _ in 0..3 {
+            svc.clone()
+                .oneshot(form("username=a&password=x"))
+                .await
+                .unwrap();
+        }
+        // A body that never finishes: reading it would hang the request.
+        let (_sender, endless) = http_body_util::channel::Channel::<bytes::Bytes>::new(1);
+        let req = Request::post("/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::new(endless))
+            .unwrap();
+        let res = tokio::time::timeout(std::time::Duration::from_secs(5), svc.oneshot(req))
+            .await
+            .expect("the layer waited for the body of a locked-out client")
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
     }
 
     #[tokio::test]

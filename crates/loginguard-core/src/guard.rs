@@ -185,6 +185,15 @@ impl Ticket {
             .min()
     }
 
+    /// Attaches a username learned after [`Guard::begin`] — for the audit
+    /// trail and events only: the keys were counted already. Pass it
+    /// normalised ([`Policy::normalize_username`]). The axum layer uses this
+    /// when no lockout criterion needs the username, so that a locked-out
+    /// client is refused before its body is read.
+    pub fn set_username(&mut self, username: String) {
+        self.attempt.username = Some(username);
+    }
+
     /// Whether the attempt bypassed counting.
     pub fn is_bypass(&self) -> bool {
         self.bypass
