@@ -545,7 +545,7 @@ impl Guard {
                     }
                 }
                 Err(_) => {
-                    self.give_back(&counted, &limits, time, false).await;
+                    Box::pin(self.give_back(&counted, &limits, time, false)).await;
                     return Ok(match p.on_store_error {
                         OnStoreError::Allow => self.bypass(attempt, time),
                         OnStoreError::Deny => self.refuse(
@@ -558,10 +558,10 @@ impl Guard {
         }
         if let Some((key, until)) = locked {
             if !limits.count_during_lockout {
-                self.give_back(&counted, &limits, time, false).await;
+                Box::pin(self.give_back(&counted, &limits, time, false)).await;
             }
             if self.refusal_log.should_log(key.id(), now) {
-                self.audit(&attempt, AuditKind::Failure, time, true).await;
+                Box::pin(self.audit(&attempt, AuditKind::Failure, time, true)).await;
             }
             let lockout = self.refusal(LockReason::Locked, Some(key), until, now);
             return Ok(self.refuse(&attempt, lockout));
