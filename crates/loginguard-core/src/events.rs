@@ -15,7 +15,7 @@
 //! ```
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -86,6 +86,9 @@ type Callback = Arc<dyn Fn(&Event) + Send + Sync>;
 pub(crate) struct EventBus {
     callbacks: Vec<Callback>,
     channel: broadcast::Sender<Event>,
+    /// Set once anyone subscribes, so the hot path skips the channel's lock
+    /// until then.
+    subscribed: Arc<AtomicBool>,
 }
 
 impl fmt::Debug for EventBus {
@@ -100,10 +103,15 @@ impl fmt::Debug for EventBus {
 impl EventBus {
     pub(crate) fn new(callbacks: Vec<Callback>) -> EventBus {
         let (channel, _) = broadcast::channel(1024);
-        EventBus { callbacks, channel }
+        EventBus {
+            callbacks,
+            channel,
+            subscribed: Arc::new(AtomicBool::new(false)),
+        }
     }
 
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.subscribed.store(true, Ordering::Relaxed);
         self.channel.subscribe()
     }
 
@@ -143,7 +151,8 @@ impl EventBus {
     }
 
     pub(crate) fn wants_events(&self) -> bool {
-        !self.callbacks.is_empty() || self.channel.receiver_count() > 0
+        !self.callbacks.is_empty()
+            || (self.subscribed.load(Ordering::Relaxed) && self.channel.receiver_count() > 0)
     }
 }
 

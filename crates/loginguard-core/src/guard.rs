@@ -235,7 +235,7 @@ pub const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(1);
 /// still counted, reported in events and metrics).
 #[derive(Debug, Default)]
 struct RefusalLog {
-    last: parking_lot::Mutex<std::collections::HashMap<String, i64>>,
+    last: parking_lot::Mutex<std::collections::HashMap<String, i64, ahash::RandomState>>,
 }
 
 impl RefusalLog {
@@ -525,7 +525,7 @@ impl Guard {
             .and_then(|hook| hook(&attempt))
             .unwrap_or(p.failure_limit);
         let limits = p.limits(limit);
-        let mut counted: Vec<(Key, KeyVerdict)> = Vec::with_capacity(p.lockout_parameters.len());
+        let mut counted: Vec<(Key, KeyVerdict)> = Vec::new();
         let mut locked: Option<(Key, Option<i64>)> = None;
         for key in self.keys_for(&attempt) {
             match self
