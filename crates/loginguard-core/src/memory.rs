@@ -20,7 +20,7 @@ use parking_lot::Mutex;
 
 use crate::audit::{AuditEntry, AuditKind, AuditLog, LogQuery, LogRetention};
 use crate::key::{Key, KeyFilter};
-use crate::record::{self, from_ms, to_ms, KeyRecord, KeyVerdict, Limits, Release};
+use crate::record::{self, to_ms, KeyRecord, KeyVerdict, Limits, Release};
 use crate::store::{KeyStatus, ListQuery, Store, StoreError, StoreHealth};
 
 /// The default bound on tracked keys.
@@ -280,40 +280,16 @@ impl Store for MemoryStore {
         for shard in self.shards.iter() {
             let shard = shard.lock();
             for (id, entry) in &shard.map {
-                let rec = &entry.record;
-                let locked = rec.lock_active(now_ms);
-                if query.locked_only && !locked {
-                    continue;
-                }
-                // Failures are not windowed here: the store does not know the
-                // window a reader has in mind; expired records are purged.
-                let failures = u32::try_from(rec.failures.len()).unwrap_or(u32::MAX);
-                if !locked && (failures == 0 || entry.expires_at <= now_ms) {
+                if !query.wants(&entry.record, Some(entry.expires_at), now_ms) {
                     continue;
                 }
                 let Ok(key) = Key::parse(id) else { continue };
-                if !query.filter.matches(&key) {
-                    continue;
+                if query.filter.matches(&key) {
+                    out.push(KeyStatus::from_record(key, &entry.record, now_ms));
                 }
-                out.push(KeyStatus::new(
-                    key,
-                    failures,
-                    locked,
-                    if locked {
-                        rec.locked_until.map(from_ms)
-                    } else {
-                        None
-                    },
-                    rec.lock_count,
-                    from_ms(rec.updated_at),
-                ));
             }
         }
-        out.sort_by_key(|s| std::cmp::Reverse(s.last_attempt));
-        if let Some(limit) = query.limit {
-            out.truncate(limit);
-        }
-        Ok(out)
+        Ok(query.finish(out))
     }
 
     async fn purge_expired(&self, now: SystemTime) -> Result<u64, StoreError> {

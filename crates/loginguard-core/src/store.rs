@@ -13,7 +13,7 @@ use async_trait::async_trait;
 
 use crate::audit::AuditLog;
 use crate::key::{Key, KeyFilter};
-use crate::record::{KeyVerdict, Limits, Release};
+use crate::record::{from_ms, KeyRecord, KeyVerdict, Limits, Release};
 
 /// A fault in a store: the store could not answer. A lockout is never an
 /// error; it is a [`KeyVerdict::Locked`].
@@ -131,6 +131,27 @@ impl KeyStatus {
     }
 }
 
+impl KeyStatus {
+    /// The status of `key` from its stored record at `now_ms`. Failures are
+    /// not windowed here: the store does not know the window a reader has
+    /// in mind (expired records are left out by [`ListQuery::wants`]).
+    pub fn from_record(key: Key, record: &KeyRecord, now_ms: i64) -> KeyStatus {
+        let locked = record.lock_active(now_ms);
+        KeyStatus::new(
+            key,
+            u32::try_from(record.failures.len()).unwrap_or(u32::MAX),
+            locked,
+            if locked {
+                record.locked_until.map(from_ms)
+            } else {
+                None
+            },
+            record.lock_count,
+            from_ms(record.updated_at),
+        )
+    }
+}
+
 /// Which keys to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -168,6 +189,26 @@ impl ListQuery {
     pub fn limit(mut self, n: usize) -> ListQuery {
         self.limit = Some(n);
         self
+    }
+
+    /// Whether a stored record belongs in the listing at `now_ms`: locked
+    /// now, or (unless `locked_only`) holding failures and not expired
+    /// (`expires_at` as stored; `None`: never). The key filter is applied
+    /// separately, once the key is parsed.
+    pub fn wants(&self, record: &KeyRecord, expires_at: Option<i64>, now_ms: i64) -> bool {
+        if record.lock_active(now_ms) {
+            return true;
+        }
+        !self.locked_only && !record.failures.is_empty() && expires_at.is_none_or(|e| e > now_ms)
+    }
+
+    /// Orders statuses most recent attempt first and applies `limit`.
+    pub fn finish(&self, mut statuses: Vec<KeyStatus>) -> Vec<KeyStatus> {
+        statuses.sort_by_key(|s| std::cmp::Reverse(s.last_attempt));
+        if let Some(limit) = self.limit {
+            statuses.truncate(limit);
+        }
+        statuses
     }
 }
 

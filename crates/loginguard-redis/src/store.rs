@@ -3,9 +3,7 @@
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use loginguard_core::record::{
-    self, duration_ms, from_ms, to_ms, KeyRecord, KeyVerdict, Limits, Release,
-};
+use loginguard_core::record::{self, duration_ms, to_ms, KeyRecord, KeyVerdict, Limits, Release};
 use loginguard_core::{
     Config, Key, KeyFilter, KeyStatus, ListQuery, Store, StoreError, StoreHealth,
 };
@@ -341,16 +339,7 @@ impl Store for RedisStore {
         let now_ms = to_ms(now);
         let mut out = Vec::new();
         for (_, redis_key, stored) in self.records().await? {
-            let rec = &stored.record;
-            let locked = rec.lock_active(now_ms);
-            if query.locked_only && !locked {
-                continue;
-            }
-            // As in the memory store: failures are not windowed here (the
-            // store does not know the reader's window); expired records are
-            // left out.
-            let failures = u32::try_from(rec.failures.len()).unwrap_or(u32::MAX);
-            if !locked && (failures == 0 || stored.expires_at.is_some_and(|e| e <= now_ms)) {
+            if !query.wants(&stored.record, stored.expires_at, now_ms) {
                 continue;
             }
             let Some(key) =
@@ -358,27 +347,11 @@ impl Store for RedisStore {
             else {
                 continue;
             };
-            if !query.filter.matches(&key) {
-                continue;
+            if query.filter.matches(&key) {
+                out.push(KeyStatus::from_record(key, &stored.record, now_ms));
             }
-            out.push(KeyStatus::new(
-                key,
-                failures,
-                locked,
-                if locked {
-                    rec.locked_until.map(from_ms)
-                } else {
-                    None
-                },
-                rec.lock_count,
-                from_ms(rec.updated_at),
-            ));
         }
-        out.sort_by_key(|s| std::cmp::Reverse(s.last_attempt));
-        if let Some(limit) = query.limit {
-            out.truncate(limit);
-        }
-        Ok(out)
+        Ok(query.finish(out))
     }
 
     async fn purge_expired(&self, now: SystemTime) -> Result<u64, StoreError> {
@@ -471,6 +444,7 @@ fn humanize(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use loginguard_core::record::from_ms;
 
     /// Both ways of storing a new key (`SET … NX GET` on Redis 7, `GET`
     /// then `SET` before) give the verdicts and records of the Rust rules.
