@@ -347,6 +347,17 @@ impl GuardBuilder {
     }
 }
 
+/// Whether a lock ending at `until` outlasts the one chosen so far
+/// (`None` inside: until reset, which nothing outlasts); the longest lock
+/// is the one reported to the client.
+fn outlasts(until: Option<i64>, chosen: Option<Option<i64>>) -> bool {
+    match chosen {
+        None => true,
+        Some(None) => false,
+        Some(Some(current)) => until.is_none_or(|u| u > current),
+    }
+}
+
 enum Outcome {
     Success,
     Failure,
@@ -535,12 +546,7 @@ impl Guard {
                 Ok(verdict @ KeyVerdict::Allowed { .. }) => counted.push((key, verdict)),
                 Ok(KeyVerdict::Locked { until, .. }) => {
                     // The longest lock wins: until reset beats any end.
-                    let longer = match &locked {
-                        None => true,
-                        Some((_, None)) => false,
-                        Some((_, Some(current))) => until.is_none_or(|u| u > *current),
-                    };
-                    if longer {
+                    if outlasts(until, locked.as_ref().map(|(_, u)| *u)) {
                         locked = Some((key, until));
                     }
                 }
@@ -705,12 +711,7 @@ impl Guard {
                                     monitor_only: false,
                                 });
                             }
-                            let longer = match &lock {
-                                None => true,
-                                Some((_, None)) => false,
-                                Some((_, Some(current))) => until.is_none_or(|u| u > *current),
-                            };
-                            if longer {
+                            if outlasts(*until, lock.map(|(_, u)| u)) {
                                 lock = Some((key, *until));
                             }
                         } else if !ticket.limits.lock_out
