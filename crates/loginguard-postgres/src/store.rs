@@ -9,7 +9,9 @@ use loginguard_core::record::{self, from_ms, to_ms, KeyRecord, KeyVerdict, Limit
 use loginguard_core::{
     AuditLog, Config, Key, KeyFilter, KeyStatus, ListQuery, Store, StoreError, StoreHealth,
 };
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::query::Query;
+use sqlx::Postgres;
 use sqlx::{Connection, PgConnection, PgPool, Row};
 
 use crate::error::PostgresStoreError;
@@ -325,7 +327,7 @@ async fn insert_or_read(
     fresh: &KeyRecord,
     limits: &Limits,
 ) -> Result<InsertOrRead, PostgresStoreError> {
-    let row = sqlx::query(
+    let query = sqlx::query(
         "WITH ins AS (\
            INSERT INTO lockout_keys (id, scope, ip, username, user_agent, failures, locked, \
            locked_until, lock_count, updated_at, expires_at) \
@@ -334,21 +336,11 @@ async fn insert_or_read(
          SELECT EXISTS (SELECT 1 FROM ins) AS inserted, \
            k.failures, k.locked, k.locked_until, k.lock_count, k.updated_at, k.version \
          FROM (SELECT 1) AS one LEFT JOIN lockout_keys AS k ON k.id = $1",
-    )
-    .bind(key.id())
-    .bind(key.scope())
-    .bind(key.ip())
-    .bind(key.username())
-    .bind(key.user_agent())
-    .bind(&fresh.failures)
-    .bind(fresh.locked)
-    .bind(fresh.locked_until)
-    .bind(i64::from(fresh.lock_count))
-    .bind(fresh.updated_at)
-    .bind(fresh.expires_at(limits))
-    .fetch_one(conn)
-    .await
-    .map_err(PostgresStoreError::query("insert"))?;
+    );
+    let row = bind_new_row(query, key, fresh, limits)
+        .fetch_one(conn)
+        .await
+        .map_err(PostgresStoreError::query("insert"))?;
     let q = PostgresStoreError::query("decode");
     if row.try_get::<bool, _>("inserted").map_err(q)? {
         return Ok(InsertOrRead::Inserted);
@@ -404,6 +396,29 @@ async fn delete(
     Ok(done.rows_affected() == 1)
 }
 
+/// Binds $1..$11 of a new key row: id, scope, ip, username, user_agent,
+/// then the record (failures, locked, locked_until, lock_count, updated_at,
+/// expires_at).
+fn bind_new_row<'q>(
+    query: Query<'q, Postgres, PgArguments>,
+    key: &'q Key,
+    rec: &'q KeyRecord,
+    limits: &Limits,
+) -> Query<'q, Postgres, PgArguments> {
+    query
+        .bind(key.id())
+        .bind(key.scope())
+        .bind(key.ip())
+        .bind(key.username())
+        .bind(key.user_agent())
+        .bind(&rec.failures)
+        .bind(rec.locked)
+        .bind(rec.locked_until)
+        .bind(i64::from(rec.lock_count))
+        .bind(rec.updated_at)
+        .bind(rec.expires_at(limits))
+}
+
 /// Inserts a new row; `false` when the key's row exists already.
 async fn insert(
     conn: &mut PgConnection,
@@ -411,25 +426,15 @@ async fn insert(
     rec: &KeyRecord,
     limits: &Limits,
 ) -> Result<bool, PostgresStoreError> {
-    let done = sqlx::query(
+    let query = sqlx::query(
         "INSERT INTO lockout_keys (id, scope, ip, username, user_agent, failures, locked, \
          locked_until, lock_count, updated_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(key.id())
-    .bind(key.scope())
-    .bind(key.ip())
-    .bind(key.username())
-    .bind(key.user_agent())
-    .bind(&rec.failures)
-    .bind(rec.locked)
-    .bind(rec.locked_until)
-    .bind(i64::from(rec.lock_count))
-    .bind(rec.updated_at)
-    .bind(rec.expires_at(limits))
-    .execute(conn)
-    .await
-    .map_err(PostgresStoreError::query("insert"))?;
+    );
+    let done = bind_new_row(query, key, rec, limits)
+        .execute(conn)
+        .await
+        .map_err(PostgresStoreError::query("insert"))?;
     Ok(done.rows_affected() == 1)
 }
 
