@@ -71,9 +71,7 @@ where
         // body, so a locked-out client costs no body read at all.
         let mut ticket = match guard.begin(attempt).await {
             Ok(Decision::Refused(lockout)) => {
-                span.record("decision", "refused");
-                tracing::debug!(target: "loginguard", reason = ?lockout.reason, "attempt refused");
-                return Ok(refuse(&settings, &lockout, &parts.headers));
+                return Ok(refused(&settings, &lockout, &parts.headers));
             }
             Ok(Decision::Proceed(ticket)) => ticket,
             Err(e) => return Ok(bad_request(&e.to_string(), &parts.headers)),
@@ -124,9 +122,7 @@ where
     };
     let ticket = match decision {
         Decision::Refused(lockout) => {
-            span.record("decision", "refused");
-            tracing::debug!(target: "loginguard", reason = ?lockout.reason, "attempt refused");
-            return Ok(refuse(&settings, &lockout, &parts.headers));
+            return Ok(refused(&settings, &lockout, &parts.headers));
         }
         Decision::Proceed(ticket) => ticket,
     };
@@ -250,6 +246,13 @@ async fn count_bad_input(
         },
         Err(_) => bad,
     }
+}
+
+/// A refusal before the handler: recorded on the span, then answered.
+fn refused(settings: &Settings, lockout: &Lockout, headers: &HeaderMap) -> Response {
+    Span::current().record("decision", "refused");
+    tracing::debug!(target: "loginguard", reason = ?lockout.reason, "attempt refused");
+    refuse(settings, lockout, headers)
 }
 
 fn refuse(settings: &Settings, lockout: &Lockout, headers: &HeaderMap) -> Response {
