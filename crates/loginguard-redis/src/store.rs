@@ -61,12 +61,29 @@ impl RedisStore {
             scripts: Scripts::new(),
             set_nx_get: false,
         };
+        let nodes = store.run("CLUSTER SLOTS", store.conn.nodes()).await?;
         store.set_nx_get = store
-            .versions()
+            .versions(&nodes)
             .await?
             .iter()
             .all(|v| v.split('.').next().and_then(|m| m.parse::<u32>().ok()) >= Some(7));
+        store.load_scripts(&nodes).await?;
         Ok(store)
+    }
+
+    /// Loads every script on every node now, so that the first burst of
+    /// attempts runs `EVALSHA` at once instead of each call meeting
+    /// `NOSCRIPT` and loading the script itself. (A server that restarts
+    /// later still gets its scripts back through that fallback.)
+    async fn load_scripts(&self, nodes: &[Node]) -> Result<(), RedisStoreError> {
+        for node in nodes {
+            for load in Scripts::load_cmds() {
+                let _sha: String = self
+                    .run("SCRIPT LOAD", self.conn.query_node(node, load))
+                    .await?;
+            }
+        }
+        Ok(())
     }
 
     /// Connects to `config.store` with `store_prefix` and `store_timeout`.
@@ -95,10 +112,9 @@ impl RedisStore {
     }
 
     /// The Redis versions of the server or of every primary.
-    async fn versions(&self) -> Result<Vec<String>, RedisStoreError> {
-        let nodes = self.run("CLUSTER SLOTS", self.conn.nodes()).await?;
+    async fn versions(&self, nodes: &[Node]) -> Result<Vec<String>, RedisStoreError> {
         let mut versions = Vec::new();
-        for node in &nodes {
+        for node in nodes {
             let info: String = self
                 .run(
                     "INFO",
@@ -384,7 +400,7 @@ impl Store for RedisStore {
     async fn health(&self) -> Result<StoreHealth, StoreError> {
         let mut health = StoreHealth::ok(self.description.clone());
         let nodes = self.run("CLUSTER SLOTS", self.conn.nodes()).await?;
-        let versions = self.versions().await?;
+        let versions = self.versions(&nodes).await?;
         health.notes.push(format!("Redis {}", versions.join(", ")));
         if !self.set_nx_get {
             health.notes.push(

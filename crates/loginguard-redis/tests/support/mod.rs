@@ -44,11 +44,13 @@ pub fn random_prefix() -> String {
 }
 
 /// Options for tests: a random prefix and a short retention, so that
-/// leftovers of a test run disappear by themselves.
+/// leftovers of a test run disappear by themselves. The timeout is generous
+/// because a loaded CI machine runs several Clusters at once; the tests of
+/// the timeout itself (`failure.rs`) set their own.
 pub fn test_options(prefix: &str) -> RedisOptions {
     RedisOptions::new()
         .prefix(prefix)
-        .timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(20))
         .retention(Duration::from_secs(900))
 }
 
