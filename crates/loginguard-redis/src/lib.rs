@@ -1,11 +1,15 @@
 //! loginguard-redis: a [`Store`](loginguard_core::Store) in Redis, shared by
 //! every app server that points at the same Redis (single node or Cluster).
 //!
-//! - Each attempt is ONE round trip: a Lua script (`EVALSHA`, loaded when
-//!   missing) applies the rules of [`loginguard_core::record`] to the key's
-//!   record atomically (a new key's record, which depends on nothing
-//!   stored, is computed by those rules in Rust and stored with one
-//!   `SET … NX GET` on Redis 7+).
+//! - Each attempt on a key is atomic: a Lua script (`EVALSHA`, loaded at
+//!   connect time) applies the rules of [`loginguard_core::record`] to the
+//!   key's record. A new key's record depends on nothing stored, so it is
+//!   computed by those rules in Rust; on Redis 7+, a key this store has not
+//!   met recently is first tried with one native `SET … NX GET`, which
+//!   stores the new record when the key is absent (one cheap command: the
+//!   credential-stuffing spray) and otherwise hands the existing record to
+//!   the script. Keys met recently go to the script directly (one round
+//!   trip: the brute force on one account).
 //! - Each lockout key is one Redis string `{prefix}:{<key id>}`. The key id
 //!   sits inside one hash tag, so every script touches one slot and works on
 //!   Redis Cluster; different lockout keys of one attempt may live on
@@ -43,6 +47,7 @@ mod conn;
 mod error;
 mod options;
 mod scripts;
+mod seen;
 mod store;
 mod target;
 

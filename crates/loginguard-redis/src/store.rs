@@ -14,6 +14,7 @@ use crate::conn::{bounded, Conn, Node};
 use crate::error::RedisStoreError;
 use crate::options::RedisOptions;
 use crate::scripts::Scripts;
+use crate::seen::SeenKeys;
 use crate::target::Target;
 
 /// Keys fetched per `SCAN` step and commands per pipeline in admin walks.
@@ -30,6 +31,8 @@ pub struct RedisStore {
     scripts: Scripts,
     /// Every primary runs Redis 7.0+, which has `SET … NX GET`.
     set_nx_get: bool,
+    /// Keys recently found in Redis: they skip the `SET … NX GET` try.
+    seen: SeenKeys,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -60,6 +63,7 @@ impl RedisStore {
             retention,
             scripts: Scripts::new(),
             set_nx_get: false,
+            seen: SeenKeys::new(),
         };
         let nodes = store.run("CLUSTER SLOTS", store.conn.nodes()).await?;
         store.set_nx_get = store
@@ -296,8 +300,31 @@ impl Store for RedisStore {
         let mut fresh = KeyRecord::default();
         let fresh_verdict = record::begin(&mut fresh, limits, now);
         let (value, ttl) = codec::encode(&fresh, limits, now, duration_ms(self.retention).max(1));
+        let redis_key = self.redis_key(key);
+        if self.set_nx_get && !self.seen.contains(key.id()) {
+            // Store the new record unless the key exists; either way
+            // atomic. Only an existing key goes on to the script below.
+            let existing: Option<Vec<u8>> = self
+                .run(
+                    "SET NX GET",
+                    self.conn.query(
+                        redis::cmd("SET")
+                            .arg(&redis_key)
+                            .arg(&value)
+                            .arg("NX")
+                            .arg("GET")
+                            .arg("PX")
+                            .arg(ttl),
+                    ),
+                )
+                .await?;
+            if existing.is_none() {
+                return Ok(fresh_verdict);
+            }
+        }
+        self.seen.insert(key.id());
         let mut inv = self.scripts.begin.prepare_invoke();
-        inv.key(self.redis_key(key));
+        inv.key(redis_key);
         for arg in self.args(limits, now) {
             inv.arg(arg);
         }
