@@ -1,6 +1,8 @@
 //! What the layer does with one guarded request: read the username, ask the
 //! engine, refuse or call the handler, then settle the attempt.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -19,17 +21,26 @@ use crate::layer::Settings;
 use crate::outcome::LoginOutcome;
 use crate::response::{bad_request, respond, too_large};
 
+/// The future of one guarded request.
+pub(crate) type Guarded<E> = Pin<Box<dyn Future<Output = Result<Response, E>> + Send + 'static>>;
+
 /// Guards one request on its way to `inner` (already ready).
-pub(crate) async fn protect<S>(
+///
+/// A plain function rather than an `async fn`: the future it boxes is the
+/// request's whole state, and under attack most requests are refusals, so
+/// it is built once, in its box, and no wrapper future is moved around it
+/// (the span is attached only when a subscriber listens).
+pub(crate) fn protect<S>(
     settings: Arc<Settings>,
     req: Request<Body>,
     mut inner: S,
-) -> Result<Response, S::Error>
+) -> Guarded<S::Error>
 where
-    S: Service<Request<Body>, Response = Response>,
+    S: Service<Request<Body>, Response = Response> + Send + 'static,
+    S::Future: Send + 'static,
 {
     if !settings.guard_safe_methods && is_safe(req.method()) {
-        return inner.call(req).await;
+        return Box::pin(inner.call(req));
     }
     let span = tracing::info_span!(
         target: "loginguard",
@@ -43,7 +54,11 @@ where
         outcome = Empty,
         status = Empty,
     );
-    run(settings, req, inner).instrument(span).await
+    if span.is_disabled() {
+        Box::pin(run(settings, req, inner))
+    } else {
+        Box::pin(run(settings, req, inner).instrument(span))
+    }
 }
 
 fn is_safe(method: &Method) -> bool {
@@ -53,54 +68,82 @@ fn is_safe(method: &Method) -> bool {
     )
 }
 
-// The paths after the handler and for bad input are boxed, so that the
-// future of the common one (a refusal under attack) stays small to move.
+// Only the engine's step is awaited inline; every path after it is boxed,
+// so that the future of the common one (a refusal under attack) stays
+// small.
 async fn run<S>(settings: Arc<Settings>, req: Request<Body>, inner: S) -> Result<Response, S::Error>
 where
     S: Service<Request<Body>, Response = Response>,
 {
-    let span = Span::current();
-    let guard = &settings.guard;
     let (parts, body) = req.into_parts();
     let attempt = attempt_from_parts(&parts, &settings.resolver);
     if let Some(ip) = attempt.ip {
-        span.record("ip", display(ip));
+        Span::current().record("ip", display(ip));
     }
-    if !guard.policy().uses(Field::Username) {
-        // No key needs the username: judge the attempt before reading the
-        // body, so a locked-out client costs no body read at all.
-        let mut ticket = match guard.begin(attempt).await {
-            Ok(Decision::Refused(lockout)) => {
-                return Ok(refused(&settings, &lockout, &parts.headers));
-            }
-            Ok(Decision::Proceed(ticket)) => ticket,
-            Err(e) => return Ok(bad_request(&e.to_string(), &parts.headers)),
-        };
-        let (body, username) = match extract(&settings, &parts, body).await {
-            Ok(found) => found,
-            Err(e) => {
-                let res = bad_input_response(e, &parts.headers);
-                return Ok(Box::pin(fail_bad_input(&settings, ticket, &parts.headers, res)).await);
-            }
-        };
-        if let Some(name) = username {
-            match guard.policy().normalize_username(&name) {
-                Ok(name) => ticket.set_username(name),
-                Err(e) => {
-                    let res = bad_request(&e.to_string(), &parts.headers);
-                    return Ok(
-                        Box::pin(fail_bad_input(&settings, ticket, &parts.headers, res)).await,
-                    );
-                }
-            }
+    if settings.guard.policy().uses(Field::Username) {
+        return Box::pin(judge_with_username(&settings, parts, body, attempt, inner)).await;
+    }
+    // No key needs the username: judge the attempt before reading the
+    // body, so a locked-out client costs no body read at all.
+    let ticket = match settings.guard.begin(attempt).await {
+        Ok(Decision::Refused(lockout)) => {
+            return Ok(refused(&settings, &lockout, &parts.headers));
         }
-        return Box::pin(finish(&settings, parts, body, ticket, inner)).await;
-    }
-    let (body, username) = match extract(&settings, &parts, body).await {
+        Ok(Decision::Proceed(ticket)) => ticket,
+        Err(e) => return Ok(bad_request(&e.to_string(), &parts.headers)),
+    };
+    Box::pin(judged(&settings, parts, body, ticket, inner)).await
+}
+
+/// An attempt judged before its body was read: reads the username (for
+/// the audit trail and the handler's ticket), then calls the handler.
+async fn judged<S>(
+    settings: &Settings,
+    parts: Parts,
+    body: Body,
+    mut ticket: Ticket,
+    inner: S,
+) -> Result<Response, S::Error>
+where
+    S: Service<Request<Body>, Response = Response>,
+{
+    let (body, username) = match extract(settings, &parts, body).await {
         Ok(found) => found,
         Err(e) => {
             let res = bad_input_response(e, &parts.headers);
-            return Ok(Box::pin(count_bad_input(&settings, attempt, &parts.headers, res)).await);
+            return Ok(fail_bad_input(settings, ticket, &parts.headers, res).await);
+        }
+    };
+    if let Some(name) = username {
+        match settings.guard.policy().normalize_username(&name) {
+            Ok(name) => ticket.set_username(name),
+            Err(e) => {
+                let res = bad_request(&e.to_string(), &parts.headers);
+                return Ok(fail_bad_input(settings, ticket, &parts.headers, res).await);
+            }
+        }
+    }
+    finish(settings, parts, body, ticket, inner).await
+}
+
+/// An attempt whose keys need the username: reads the body first, then
+/// asks the engine.
+async fn judge_with_username<S>(
+    settings: &Settings,
+    parts: Parts,
+    body: Body,
+    attempt: Attempt,
+    inner: S,
+) -> Result<Response, S::Error>
+where
+    S: Service<Request<Body>, Response = Response>,
+{
+    let guard = &settings.guard;
+    let (body, username) = match extract(settings, &parts, body).await {
+        Ok(found) => found,
+        Err(e) => {
+            let res = bad_input_response(e, &parts.headers);
+            return Ok(count_bad_input(settings, attempt, &parts.headers, res).await);
         }
     };
     let with_name = username.is_some();
@@ -117,16 +160,16 @@ where
             }
             // A refused username: count the attempt on the other keys.
             let attempt = attempt_from_parts(&parts, &settings.resolver);
-            return Ok(Box::pin(count_bad_input(&settings, attempt, &parts.headers, res)).await);
+            return Ok(Box::pin(count_bad_input(settings, attempt, &parts.headers, res)).await);
         }
     };
     let ticket = match decision {
         Decision::Refused(lockout) => {
-            return Ok(refused(&settings, &lockout, &parts.headers));
+            return Ok(refused(settings, &lockout, &parts.headers));
         }
         Decision::Proceed(ticket) => ticket,
     };
-    Box::pin(finish(&settings, parts, body, ticket, inner)).await
+    Box::pin(finish(settings, parts, body, ticket, inner)).await
 }
 
 /// Calls the handler with the attempt counted, then settles the ticket with

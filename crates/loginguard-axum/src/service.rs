@@ -2,8 +2,6 @@
 //! [`LoginGuardLayer`](crate::LoginGuardLayer).
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -13,7 +11,7 @@ use axum::response::Response;
 use tower::Service;
 
 use crate::layer::Settings;
-use crate::protect::protect;
+use crate::protect::{protect, Guarded};
 
 /// Refuses locked-out attempts before `S` sees them, then records the
 /// outcome `S` reports. Made by [`LoginGuardLayer`](crate::LoginGuardLayer).
@@ -61,7 +59,7 @@ where
     type Response = Response;
     // Faults of the store become responses, never errors.
     type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, S::Error>> + Send + 'static>>;
+    type Future = Guarded<S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -71,6 +69,6 @@ where
         // Keep the service that poll_ready made ready; leave a clone behind.
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
-        Box::pin(protect(self.settings.clone(), req, inner))
+        protect(self.settings.clone(), req, inner)
     }
 }

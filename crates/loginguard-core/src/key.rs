@@ -227,6 +227,15 @@ impl fmt::Display for Key {
 }
 
 fn escape_into(value: &str, out: &mut String) {
+    // Most values (IPs, usernames) need no escaping at all.
+    if value.bytes().all(|b| {
+        b.is_ascii()
+            && !b.is_ascii_control()
+            && !matches!(b, b'%' | b'/' | b'&' | b'=' | b'{' | b'}')
+    }) {
+        out.push_str(value);
+        return;
+    }
     for c in value.chars() {
         if matches!(c, '%' | '/' | '&' | '=' | '{' | '}') || c.is_control() {
             let mut buf = [0u8; 4];
@@ -357,6 +366,33 @@ mod tests {
             .with_user_agent("Mozilla/5.0");
         assert!(!key.id()[4..].contains('{'));
         assert_eq!(Key::parse(key.id()).unwrap(), key);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_values_round_trip_through_the_id(
+            scope in ".{0,12}",
+            user in proptest::option::of(".{0,12}"),
+            agent in proptest::option::of("[ -~\u{80}-\u{a0}]{0,12}"),
+        ) {
+            let mut key = Key::new(scope.as_str()).with_ip("2001:db8::/64");
+            if let Some(u) = &user {
+                key = key.with_username(u.as_str());
+            }
+            if let Some(a) = &agent {
+                key = key.with_user_agent(a.as_str());
+            }
+            let parsed = Key::parse(key.id()).unwrap();
+            proptest::prop_assert_eq!(&parsed, &key);
+            proptest::prop_assert_eq!(parsed.username(), user.as_deref());
+            proptest::prop_assert_eq!(parsed.user_agent(), agent.as_deref());
+            let (head, fields) = key.id().split_once('/').unwrap();
+            let separators = ['&', '=', '{', '}'];
+            let braces = ['{', '}'];
+            proptest::prop_assert!(!head.contains(separators), "scope part {}", head);
+            proptest::prop_assert!(!fields.contains(braces), "fields part {}", fields);
+            proptest::prop_assert!(!key.id().chars().any(char::is_control));
+        }
     }
 
     #[test]

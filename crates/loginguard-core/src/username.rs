@@ -59,10 +59,10 @@ impl Policy {
 /// IPv6 addresses are grouped by `ipv6_prefix` (`2001:db8::/64`).
 pub fn ip_key(ip: IpAddr, ipv6_prefix: u8) -> String {
     match ip {
-        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V4(v4) => ipv4_text(v4),
         IpAddr::V6(v6) => {
             if let Some(v4) = v6.to_ipv4_mapped() {
-                return v4.to_string();
+                return ipv4_text(v4);
             }
             if ipv6_prefix >= 128 {
                 return v6.to_string();
@@ -75,9 +75,42 @@ pub fn ip_key(ip: IpAddr, ipv6_prefix: u8) -> String {
     }
 }
 
+/// `a.b.c.d`, as `Ipv4Addr`'s `Display` writes it, without the formatting
+/// machinery: this runs for every attempt.
+fn ipv4_text(ip: std::net::Ipv4Addr) -> String {
+    let mut out = String::with_capacity(15);
+    for (i, octet) in ip.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        if octet >= 100 {
+            out.push(char::from(b'0' + octet / 100));
+        }
+        if octet >= 10 {
+            out.push(char::from(b'0' + (octet / 10) % 10));
+        }
+        out.push(char::from(b'0' + octet % 10));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv4_text_matches_display() {
+        for ip in [
+            [0, 0, 0, 0],
+            [255, 255, 255, 255],
+            [10, 0, 9, 100],
+            [192, 168, 99, 101],
+            [1, 20, 200, 9],
+        ] {
+            let ip = std::net::Ipv4Addr::from(ip);
+            assert_eq!(ip_key(IpAddr::V4(ip), 64), ip.to_string());
+        }
+    }
 
     #[test]
     fn ipv6_is_grouped_by_prefix() {
