@@ -17,40 +17,45 @@ else
     return { 2 }
   end
 end
-parse(key, raw)
-prune()
-updated_s = NOW_S
-if lock_active() then
+local rec = parse(key, raw)
+prune(rec, NOW, WINDOW)
+rec.updated_s = NOW_S
+if rec.locked and (rec.until_ == nil or rec.until_ > NOW) then
+  -- The lock is in force: the attempt is refused.
   if COUNT_DURING_LOCKOUT then
-    push_failure()
-    if until_ ~= nil then
-      local nth = lock_count
+    push_failure(rec, NOW_S, CAP)
+    if rec.until_ ~= nil then
+      local nth = tonumber(rec.count_s)
       if nth < 1 then nth = 1 end
-      local ms = cool_off_ms(nth)
-      if ms == nil then set_until(nil) else set_until(NOW + ms) end
+      lock_for(rec, NOW, nth)
     end
   end
-  store(key)
-  local has = until_ ~= nil
-  return { 0, #failures, 0, 0, has and 1 or 0, has and until_ or 0 }
+  store(key, rec, NOW, NOW_S, WINDOW)
+  if rec.until_ == nil then return { 0, rec.n, 0, 0, 0, 0 } end
+  return { 0, rec.n, 0, 0, 1, rec.until_ }
 end
-if locked then
+if rec.locked then
   -- The cool-off has ended: the key starts afresh.
-  locked = false
-  set_until(nil)
-  failures = {}
+  rec.locked = false
+  rec.until_, rec.until_s = nil, ''
+  rec.fails, rec.n = '', 0
 end
-push_failure()
-local n = #failures
-local locks = LOCK_OUT and n >= LIMIT
-if locks then
-  locked = true
-  if lock_count < U32_MAX then lock_count = lock_count + 1 end
-  local ms = cool_off_ms(lock_count)
-  if ms == nil then set_until(nil) else set_until(NOW + ms) end
-end
-store(key)
+push_failure(rec, NOW_S, CAP)
+local n = rec.n
 local remaining = LIMIT - n
 if remaining < 0 then remaining = 0 end
-local has = locks and until_ ~= nil
-return { 1, n, remaining, locks and 1 or 0, has and 1 or 0, has and until_ or 0 }
+if LOCK_OUT and n >= LIMIT then
+  -- This attempt sets the lock.
+  rec.locked = true
+  local lock_count = tonumber(rec.count_s)
+  if lock_count < 4294967295 then -- u32::MAX
+    lock_count = lock_count + 1
+    rec.count_s = fmt(lock_count)
+  end
+  lock_for(rec, NOW, lock_count)
+  store(key, rec, NOW, NOW_S, WINDOW)
+  if rec.until_ == nil then return { 1, n, remaining, 1, 0, 0 } end
+  return { 1, n, remaining, 1, 1, rec.until_ }
+end
+store(key, rec, NOW, NOW_S, WINDOW)
+return { 1, n, remaining, 0, 0, 0 }

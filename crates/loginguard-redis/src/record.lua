@@ -4,183 +4,226 @@
 --   "1|locked|until|lock_count|updated_at|expires_at|f1,f2,..."
 -- with times in milliseconds since the Unix epoch ("" for none) and the
 -- failure times oldest first. Every write sets the key's TTL: until the
--- record can no longer change a verdict (at least MIN_TTL: a record that
--- outlives its use by a moment changes no verdict, and app servers' clocks
--- may differ a little), or the retention when that is never.
+-- record can no longer change a verdict (at least a second, MIN_TTL_MS in
+-- codec.rs: a record that outlives its use by a moment changes no verdict,
+-- and app servers' clocks may differ a little), or the retention when that
+-- is never.
 --
 -- Numbers are Lua doubles: every millisecond time up to 2^53 is exact.
 -- Times arrive as decimal strings and are stored as received, so failure
--- times compare as strings; tables and number formatting are kept to a
--- minimum because they dominate the cost of a call.
+-- times compare as strings.
+--
+-- Redis runs this whole chunk on every call, and its time goes mostly to
+-- what the chunk allocates and converts: closures and the locals they
+-- capture, tables, strings, and numbers parsed (strtod) or formatted
+-- (sprintf). So the functions below are handed the record (one table) and
+-- the settings they use instead of capturing locals, the failure list
+-- stays one string with a count beside it, and a field keeps the string it
+-- was stored as unless it changes.
 --
 -- ARGV[1..9]: now, failure_limit, window, cool_off, multiplier,
 -- cool_off_max, count_during_lockout (0/1), lock_out (0/1), retention
 -- (all ms; "" = none).
 
-local MAX_COOL_OFF = 3153600000000 -- record::MAX_COOL_OFF_MS (100 years)
-local U32_MAX = 4294967295
-local I32_MAX = 2147483647
-local MIN_TTL = 1000
-
 local NOW_S = ARGV[1]
 local NOW = tonumber(NOW_S)
 local LIMIT = tonumber(ARGV[2])
 local WINDOW = tonumber(ARGV[3])
--- The cool-off settings are read when a lock needs them (most attempts
--- set none).
-local COOL_OFF, MULT, MAX
-local function progression()
-  if MULT == nil then
-    COOL_OFF = tonumber(ARGV[4])
-    MULT = tonumber(ARGV[5])
-    MAX = tonumber(ARGV[6])
-  end
-end
 local COUNT_DURING_LOCKOUT = ARGV[7] == '1'
 local LOCK_OUT = ARGV[8] == '1'
-local RETENTION_S = ARGV[9]
-local CAP = LIMIT
+local CAP = LIMIT -- failures kept
 if CAP < 1 then CAP = 1 end
 
--- The record being worked on (KeyRecord).
-local failures = {}   -- failure times as decimal strings, oldest first
-local locked = false
-local until_ = nil     -- number, or nil
-local until_s = ''     -- until_ as stored
-local lock_count = 0
-local updated_s = '0'
-
-local function fmt(n)
-  return string.format('%.0f', n)
-end
-
-local function set_until(n)
-  until_ = n
-  if n == nil then until_s = '' else until_s = fmt(n) end
-end
-
--- Takes in a stored record (the value of `key`).
+-- Reads a stored record (the value of `key`) into a KeyRecord table whose
+-- fields keep the strings they were stored as. expires_at is recomputed
+-- on every write, so it is skipped; the failure list is taken as written
+-- (by this script only).
 local function parse(key, raw)
-  local v, l, u, c, t, _, fs = string.match(raw,
-    '^(%d+)|([01])|(%-?%d*)|(%d+)|(%-?%d+)|(%-?%d*)|([%-%d,]*)$')
-  if v ~= '1' then
+  local locked, until_s, count_s, updated_s, fails = string.match(raw,
+    '^1|([01])|(%-?%d*)|(%d+)|(%-?%d+)|%-?%d*|(.*)$')
+  if not locked then
     return error('loginguard: unknown record format in ' .. key)
   end
-  locked = l == '1'
-  until_s = u
-  until_ = tonumber(u)
-  lock_count = tonumber(c)
-  updated_s = t
-  for f in string.gmatch(fs, '[^,]+') do failures[#failures + 1] = f end
+  return {
+    locked = locked == '1',
+    until_ = tonumber(until_s), -- nil: none
+    until_s = until_s,          -- '' for none
+    count_s = count_s,          -- lock_count
+    updated_s = updated_s,
+    fails = fails,              -- the failure times: "f1,f2,...", '' for none
+    n = 0,                      -- how many (set by prune)
+    last_s = nil,               -- the newest (set by prune when there is a
+                                -- window, and by push_failure)
+  }
 end
 
--- Reads the record of `key`; false when there is none.
-local function load(key)
-  local raw = redis.call('GET', key)
-  if not raw then return false end
-  parse(key, raw)
-  return true
-end
-
--- f64::powi as compiled (compiler-rt __powidf2): square-and-multiply.
-local function powi(a, b)
-  local r = 1.0
-  while true do
-    if b % 2 == 1 then r = r * a end
-    b = math.floor(b / 2)
-    if b == 0 then break end
-    a = a * a
+-- A whole number of ms as a decimal string: "%d" costs half of "%.0f" and
+-- is exact below 2^53 (times up to the year 287,000).
+local function fmt(x)
+  if x < 9007199254740992 and x > -9007199254740992 then
+    return string.format('%d', x)
   end
-  return r
+  return string.format('%.0f', x)
 end
 
--- Limits::cool_off_ms
+-- KeyRecord::prune: drops failures older than `window` (nil: none) before
+-- `now`, and counts those left (rec.n). Usually none is dropped and
+-- rec.fails stays as it is. A time of as many digits as a floor that is
+-- not negative compares with it as a string, which spares parsing it.
+local function prune(rec, now, window)
+  local find, fails = string.find, rec.fails
+  local len = #fails
+  local n = 0
+  if len == 0 then
+    rec.n = 0
+    return
+  end
+  if window == nil then
+    local i = 0
+    repeat
+      n = n + 1
+      i = find(fails, ',', i + 1, true)
+    until not i
+    rec.n = n
+    return
+  end
+  local floor = now - window
+  local floor_s, floor_len = nil, -1
+  if floor >= 0 then
+    floor_s = fmt(floor)
+    floor_len = #floor_s
+  end
+  local i, t = 1, nil
+  while i <= len do
+    local j = find(fails, ',', i, true) or len + 1
+    t = string.sub(fails, i, j - 1)
+    local kept
+    if j - i == floor_len then
+      kept = t > floor_s -- (a '-' sorts before the digits)
+    else
+      kept = tonumber(t) > floor
+    end
+    if not kept then
+      -- Some failure is outside the window: rebuild the list (the times
+      -- need not be in order when app servers' clocks differ).
+      local list = {}
+      for f in string.gmatch(fails, '[^,]+') do
+        if tonumber(f) > floor then list[#list + 1] = f end
+      end
+      rec.fails = table.concat(list, ',')
+      rec.n = #list
+      rec.last_s = list[#list]
+      return
+    end
+    n = n + 1
+    i = j + 1
+  end
+  rec.n = n
+  rec.last_s = t
+end
+
+-- KeyRecord::push_failure: appends `now_s`, keeping at most `cap` (the
+-- oldest go).
+local function push_failure(rec, now_s, cap)
+  local n = rec.n
+  local drop = n + 1 - cap
+  rec.last_s = now_s
+  if n == 0 or drop >= n then
+    rec.fails, rec.n = now_s, 1
+    return
+  end
+  local fails = rec.fails
+  if drop > 0 then
+    local p = 0
+    for _ = 1, drop do p = string.find(fails, ',', p + 1, true) end
+    fails = string.sub(fails, p + 1)
+    n = n - drop
+  end
+  rec.fails, rec.n = fails .. ',' .. now_s, n + 1
+end
+
+-- Limits::cool_off_ms, from the cool-off settings (ARGV[4..6]).
 local function cool_off_ms(nth)
-  progression()
-  if COOL_OFF == nil then return nil end
+  local cool_off = tonumber(ARGV[4])
+  if cool_off == nil then return nil end
   local e = nth - 1
   if e < 0 then e = 0 end
-  if e > I32_MAX then e = I32_MAX end
-  local x = COOL_OFF * powi(MULT, e)
-  if x ~= x or x > MAX_COOL_OFF then x = MAX_COOL_OFF end
+  if e > 2147483647 then e = 2147483647 end -- i32::MAX
+  -- f64::powi as compiled (compiler-rt __powidf2): square-and-multiply.
+  local factor = 1.0
+  if ARGV[5] ~= '1' then
+    local a = tonumber(ARGV[5])
+    while e > 0 do
+      if e % 2 == 1 then factor = factor * a end
+      e = math.floor(e / 2)
+      a = a * a
+    end
+  end
+  local max_cool_off = 3153600000000 -- record::MAX_COOL_OFF_MS (100 years)
+  local x = cool_off * factor
+  if x ~= x or x > max_cool_off then x = max_cool_off end
   local ms = math.floor(x)
-  if MAX ~= nil and MAX < ms then ms = MAX end
+  local max = tonumber(ARGV[6])
+  if max ~= nil and max < ms then ms = max end
   if ms < 0 then ms = 0 end
-  if ms > MAX_COOL_OFF then ms = MAX_COOL_OFF end
+  if ms > max_cool_off then ms = max_cool_off end
   return ms
 end
 
--- KeyRecord::prune: drops failures outside the window, in place.
-local function prune()
-  if WINDOW == nil or #failures == 0 then return end
-  local floor = NOW - WINDOW
-  local n = 0
-  for i = 1, #failures do
-    local f = failures[i]
-    if tonumber(f) > floor then
-      n = n + 1
-      failures[n] = f
+-- Sets the lock's end to `now` plus the cool-off of the `nth` lock (none:
+-- until reset).
+local function lock_for(rec, now, nth)
+  local ms = cool_off_ms(nth)
+  if ms == nil then
+    rec.until_, rec.until_s = nil, ''
+  else
+    rec.until_ = now + ms
+    rec.until_s = fmt(now + ms)
+  end
+end
+
+-- Writes the record with its TTL: until KeyRecord::expires_at, or the
+-- retention (ARGV[9]) when that is never (a lock until reset, or failures
+-- and no window). An expiry equal to a stored time reuses its string.
+local function store(key, rec, now, now_s, window)
+  local updated_s = rec.updated_s
+  local updated = now
+  if updated_s ~= now_s then updated = tonumber(updated_s) end
+  local e, e_s = updated, updated_s
+  local never = false
+  if rec.locked then
+    local until_ = rec.until_
+    if until_ == nil then
+      never = true
+    elseif until_ > e then
+      e, e_s = until_, rec.until_s
+    end
+  elseif rec.n > 0 then
+    if window == nil then
+      never = true
+    else
+      local last = now
+      if rec.last_s ~= now_s then last = tonumber(rec.last_s) end
+      if last + window > e then e, e_s = last + window, nil end
     end
   end
-  for i = #failures, n + 1, -1 do failures[i] = nil end
-end
-
--- KeyRecord::push_failure: appends `now`, keeping at most CAP.
-local function push_failure()
-  failures[#failures + 1] = NOW_S
-  local extra = #failures - CAP
-  if extra > 0 then
-    local n = #failures
-    for i = 1, n - extra do failures[i] = failures[i + extra] end
-    for i = n, n - extra + 1, -1 do failures[i] = nil end
+  -- Progressive cool-offs (a multiplier above 1): kept until the longest
+  -- could have passed since the last attempt.
+  if not never and rec.count_s ~= '0' and ARGV[5] ~= '1' and tonumber(ARGV[5]) > 1.0 then
+    local longest = updated + (cool_off_ms(4294967295) or 0) -- u32::MAX
+    if longest > e then e, e_s = longest, nil end
   end
-end
-
-local function lock_active()
-  return locked and (until_ == nil or until_ > NOW)
-end
-
-local function is_empty()
-  return #failures == 0 and not locked and lock_count == 0
-end
-
--- KeyRecord::expires_at; nil: never by itself.
-local function expires_at()
-  local updated = NOW
-  if updated_s ~= NOW_S then updated = tonumber(updated_s) end
-  local e = updated
-  if locked then
-    if until_ == nil then return nil end
-    if until_ > e then e = until_ end
-  end
-  if #failures > 0 and not locked then
-    if WINDOW == nil then return nil end
-    local w = tonumber(failures[#failures]) + WINDOW
-    if w > e then e = w end
-  end
-  if lock_count > 0 then progression() end
-  if lock_count > 0 and MULT > 1.0 then
-    local longest = cool_off_ms(U32_MAX) or 0
-    if updated + longest > e then e = updated + longest end
-  end
-  return e
-end
-
--- Writes the record with its TTL.
-local function store(key)
-  local e = expires_at()
-  local e_s, ttl_s
-  if e == nil then
-    e_s = ''
-    ttl_s = RETENTION_S
+  local ttl_s
+  if never then
+    e_s, ttl_s = '', ARGV[9]
   else
-    e_s = fmt(e)
-    local ttl = e - NOW
-    if ttl < MIN_TTL then ttl = MIN_TTL end
+    e_s = e_s or fmt(e)
+    local ttl = e - now
+    if ttl < 1000 then ttl = 1000 end -- codec::MIN_TTL_MS
     ttl_s = fmt(ttl)
   end
   redis.call('SET', key,
-    '1|' .. (locked and '1|' or '0|') .. until_s .. '|' .. lock_count .. '|' .. updated_s
-      .. '|' .. e_s .. '|' .. table.concat(failures, ','),
+    (rec.locked and '1|1|' or '1|0|') .. rec.until_s .. '|' .. rec.count_s .. '|'
+      .. updated_s .. '|' .. e_s .. '|' .. rec.fails,
     'PX', ttl_s)
 end

@@ -1,27 +1,37 @@
 -- record::release for KEYS[1]. ARGV[10..12]: reset (0/1), attempt_time,
 -- undo_lock (0/1). Returns 1 when a record was there.
 local key = KEYS[1]
-if not load(key) then return 0 end
+local raw = redis.call('GET', key)
+if not raw then return 0 end
+local rec = parse(key, raw)
 if ARGV[10] == '1' then
   redis.call('DEL', key)
   return 1
 end
-local attempt = ARGV[11]
-for i = #failures, 1, -1 do
-  if failures[i] == attempt then
-    table.remove(failures, i)
-    break
+-- Removes the newest failure at attempt_time, if any: the list with a
+-- comma at each end holds each time as ",t,".
+local listed = ',' .. rec.fails .. ','
+local entry = ',' .. ARGV[11] .. ','
+local at = string.find(listed, entry, 1, true)
+if at then
+  local next_at = string.find(listed, entry, at + 1, true)
+  while next_at do
+    at = next_at
+    next_at = string.find(listed, entry, at + 1, true)
   end
+  rec.fails = string.sub(string.sub(listed, 1, at) .. string.sub(listed, at + #entry), 2, -2)
 end
-prune()
-if ARGV[12] == '1' and locked and #failures < LIMIT then
-  locked = false
-  set_until(nil)
-  if lock_count > 0 then lock_count = lock_count - 1 end
+prune(rec, NOW, WINDOW)
+if ARGV[12] == '1' and rec.locked and rec.n < LIMIT then
+  -- The attempt set the lock and the count is back under the limit: the
+  -- lock is lifted (lock counts are stored as plain digits: "0" is none).
+  rec.locked = false
+  rec.until_, rec.until_s = nil, ''
+  if rec.count_s ~= '0' then rec.count_s = fmt(tonumber(rec.count_s) - 1) end
 end
-if is_empty() then
+if rec.n == 0 and not rec.locked and rec.count_s == '0' then
   redis.call('DEL', key)
 else
-  store(key)
+  store(key, rec, NOW, NOW_S, WINDOW)
 end
 return 1
