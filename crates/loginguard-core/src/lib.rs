@@ -40,6 +40,7 @@ pub mod key;
 pub mod memory;
 pub mod policy;
 pub mod record;
+pub mod schema;
 pub mod store;
 pub mod username;
 

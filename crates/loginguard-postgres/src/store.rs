@@ -138,18 +138,8 @@ impl PostgresStore {
             return Ok(());
         }
         let state = self.bounded(schema::state(&self.pool)).await?;
-        if !state.unknown.is_empty() {
-            return Err(StoreError::SchemaTooNew {
-                found: state.found,
-                expected: state.expected,
-            });
-        }
-        if !state.pending.is_empty() {
-            return Err(StoreError::SchemaOutdated {
-                found: state.found,
-                expected: state.expected,
-            });
-        }
+        state.refuse_too_new()?;
+        state.refuse_outdated()?;
         self.ready.store(true, Ordering::Relaxed);
         Ok(())
     }
@@ -573,13 +563,9 @@ impl Store for PostgresStore {
                 return Err(e);
             }
         }
-        let state = self.bounded(schema::state(&self.pool)).await?;
-        if !state.unknown.is_empty() {
-            return Err(StoreError::SchemaTooNew {
-                found: state.found,
-                expected: state.expected,
-            });
-        }
+        self.bounded(schema::state(&self.pool))
+            .await?
+            .refuse_too_new()?;
         // Migrations may take longer than one call's timeout.
         schema::MIGRATOR
             .run(&self.pool)

@@ -47,7 +47,6 @@ use sqlx::{ConnectOptions, SqliteConnection};
 pub use error::SqliteError;
 pub use sqlx;
 
-use crate::schema::SchemaState;
 use crate::writer::Writer;
 
 /// The default wait for another process's write lock before giving up.
@@ -191,7 +190,7 @@ impl SqliteStoreBuilder {
             .await
             .map_err(SqliteError::driver("opening the database"))?;
         let state = schema::state(&mut conn).await?;
-        refuse_too_new(&state)?;
+        state.refuse_too_new()?;
         if !state.pending.is_empty() {
             if self.auto_migrate || self.location == Location::Memory {
                 schema::MIGRATOR
@@ -200,10 +199,7 @@ impl SqliteStoreBuilder {
                     .map_err(SqliteError::from)?;
                 tracing::info!(target: "loginguard::sqlite", db = %description, migrations = ?state.pending, "applied migrations");
             } else if self.check_schema {
-                return Err(StoreError::SchemaOutdated {
-                    found: state.found,
-                    expected: state.expected,
-                });
+                state.refuse_outdated()?;
             }
         }
         let readers = match &self.location {
@@ -222,17 +218,6 @@ impl SqliteStoreBuilder {
                 readers,
                 description,
             }),
-        })
-    }
-}
-
-fn refuse_too_new(state: &SchemaState) -> Result<(), StoreError> {
-    if state.unknown.is_empty() {
-        Ok(())
-    } else {
-        Err(StoreError::SchemaTooNew {
-            found: state.unknown.iter().copied().max().unwrap_or(state.found),
-            expected: state.expected,
         })
     }
 }
@@ -295,7 +280,11 @@ impl SqliteStore {
 
     /// The newest schema version this build knows.
     pub fn schema_version() -> i64 {
-        SchemaState::latest()
+        schema::MIGRATOR
+            .iter()
+            .map(|m| m.version)
+            .max()
+            .unwrap_or(0)
     }
 }
 

@@ -3,30 +3,12 @@
 use sqlx::migrate::Migrator;
 use sqlx::{Row, SqliteConnection};
 
+use loginguard_core::schema::SchemaState;
+
 use crate::error::SqliteError;
 
 /// The migrations in `migrations/`, embedded in the binary.
 pub(crate) static MIGRATOR: Migrator = sqlx::migrate!();
-
-/// Where a database's schema stands against this build.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct SchemaState {
-    /// The newest migration applied (0: none).
-    pub(crate) found: i64,
-    /// The newest migration this build knows.
-    pub(crate) expected: i64,
-    /// Known migrations not applied yet, as `version description`.
-    pub(crate) pending: Vec<String>,
-    /// Applied migrations this build does not know (a newer build ran).
-    pub(crate) unknown: Vec<i64>,
-}
-
-impl SchemaState {
-    /// The newest version this build knows.
-    pub(crate) fn latest() -> i64 {
-        MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
-    }
-}
 
 /// Reads the applied migrations and compares them with [`MIGRATOR`].
 pub(crate) async fn state(conn: &mut SqliteConnection) -> Result<SchemaState, SqliteError> {
@@ -49,20 +31,11 @@ pub(crate) async fn state(conn: &mut SqliteConnection) -> Result<SchemaState, Sq
     } else {
         Vec::new()
     };
-    let pending = MIGRATOR
-        .iter()
-        .filter(|m| m.migration_type.is_up_migration() && !applied.contains(&m.version))
-        .map(|m| format!("{:04} {}", m.version, m.description))
-        .collect();
-    let unknown = applied
-        .iter()
-        .copied()
-        .filter(|v| !MIGRATOR.version_exists(*v))
-        .collect();
-    Ok(SchemaState {
-        found: applied.iter().copied().max().unwrap_or(0),
-        expected: SchemaState::latest(),
-        pending,
-        unknown,
-    })
+    Ok(SchemaState::compare(
+        MIGRATOR
+            .iter()
+            .filter(|m| m.migration_type.is_up_migration())
+            .map(|m| (m.version, format!("{:04} {}", m.version, m.description))),
+        &applied,
+    ))
 }

@@ -85,7 +85,7 @@ impl Store for SqliteStore {
     async fn migrate(&self) -> Result<(), StoreError> {
         let mut conn = self.inner.writer.lock().await;
         let state = schema::state(&mut conn).await?;
-        crate::refuse_too_new(&state)?;
+        state.refuse_too_new()?;
         if !state.pending.is_empty() {
             schema::MIGRATOR
                 .run_direct(&mut *conn)
@@ -114,7 +114,7 @@ impl Store for SqliteStore {
             }
         };
         let state = schema::state(conn).await?;
-        crate::refuse_too_new(&state)?;
+        state.refuse_too_new()?;
         let mut health = StoreHealth::ok(self.inner.description.clone());
         let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
             .fetch_one(&mut *conn)
