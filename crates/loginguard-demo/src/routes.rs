@@ -66,35 +66,21 @@ struct Credentials {
     password: String,
 }
 
-fn is_json(headers: &HeaderMap) -> bool {
+/// Whether the request's `Content-Type` is `mime` (parameters allowed).
+fn content_type_is(headers: &HeaderMap, mime: &str) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.trim_start()
-                .to_ascii_lowercase()
-                .starts_with("application/json")
-        })
-}
-
-fn is_form(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.trim_start()
-                .to_ascii_lowercase()
-                .starts_with("application/x-www-form-urlencoded")
-        })
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with(mime))
 }
 
 /// `POST /login`: 200 and a session cookie for the right password, 401
 /// otherwise (the layer turns a locked attempt into 429 before this runs).
 async fn login(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
-    let json = is_json(&headers);
+    let json = content_type_is(&headers, "application/json");
     let parsed: Result<Credentials, String> = if json {
         serde_json::from_slice(&body).map_err(|e| e.to_string())
-    } else if is_form(&headers) {
+    } else if content_type_is(&headers, "application/x-www-form-urlencoded") {
         serde_urlencoded::from_bytes(&body).map_err(|e| e.to_string())
     } else {
         return (
