@@ -226,18 +226,19 @@ impl fmt::Display for Key {
     }
 }
 
+/// Characters a key id carries percent-escaped.
+fn needs_escape(c: char) -> bool {
+    matches!(c, '%' | '/' | '&' | '=' | '{' | '}') || c.is_control()
+}
+
 fn escape_into(value: &str, out: &mut String) {
     // Most values (IPs, usernames) need no escaping at all.
-    if value.bytes().all(|b| {
-        b.is_ascii()
-            && !b.is_ascii_control()
-            && !matches!(b, b'%' | b'/' | b'&' | b'=' | b'{' | b'}')
-    }) {
+    if !value.chars().any(needs_escape) {
         out.push_str(value);
         return;
     }
     for c in value.chars() {
-        if matches!(c, '%' | '/' | '&' | '=' | '{' | '}') || c.is_control() {
+        if needs_escape(c) {
             let mut buf = [0u8; 4];
             for b in c.encode_utf8(&mut buf).bytes() {
                 out.push('%');
