@@ -23,27 +23,34 @@ impl SeenKeys {
         }
     }
 
-    /// The key's hash, never 0 (0 marks an empty slot).
-    fn hash(&self, id: &str) -> u64 {
-        self.hasher.hash_one(id) | 1
-    }
-
-    fn slot(&self, hash: u64) -> &AtomicU64 {
+    /// The slot of `id`, to test and then mark with one hashing.
+    pub(crate) fn entry(&self, id: &str) -> Entry<'_> {
+        // Never 0: 0 marks an empty slot.
+        let hash = self.hasher.hash_one(id) | 1;
         // `SLOTS` is a power of two, so the mask keeps the index in range.
         let index = usize::try_from(hash >> 1).unwrap_or(0) & (SLOTS - 1);
-        &self.slots[index]
+        Entry {
+            slot: &self.slots[index],
+            hash,
+        }
+    }
+}
+
+/// One key's slot in [`SeenKeys`].
+pub(crate) struct Entry<'a> {
+    slot: &'a AtomicU64,
+    hash: u64,
+}
+
+impl Entry<'_> {
+    /// Whether the key was marked seen and not displaced since.
+    pub(crate) fn is_marked(&self) -> bool {
+        self.slot.load(Ordering::Relaxed) == self.hash
     }
 
-    /// Whether `id` was marked seen and not displaced since.
-    pub(crate) fn contains(&self, id: &str) -> bool {
-        let hash = self.hash(id);
-        self.slot(hash).load(Ordering::Relaxed) == hash
-    }
-
-    /// Marks `id` as seen.
-    pub(crate) fn insert(&self, id: &str) {
-        let hash = self.hash(id);
-        self.slot(hash).store(hash, Ordering::Relaxed);
+    /// Marks the key as seen.
+    pub(crate) fn mark(&self) {
+        self.slot.store(self.hash, Ordering::Relaxed);
     }
 }
 
@@ -54,20 +61,20 @@ mod tests {
     #[test]
     fn remembers_what_it_was_told_and_nothing_else() {
         let seen = SeenKeys::new();
-        assert!(!seen.contains("login/ip=192.0.2.1"));
-        seen.insert("login/ip=192.0.2.1");
-        assert!(seen.contains("login/ip=192.0.2.1"));
-        assert!(!seen.contains("login/ip=192.0.2.2"));
+        assert!(!seen.entry("login/ip=192.0.2.1").is_marked());
+        seen.entry("login/ip=192.0.2.1").mark();
+        assert!(seen.entry("login/ip=192.0.2.1").is_marked());
+        assert!(!seen.entry("login/ip=192.0.2.2").is_marked());
     }
 
     #[test]
     fn stays_bounded_by_forgetting_older_keys() {
         let seen = SeenKeys::new();
         for i in 0..(4 * SLOTS) {
-            seen.insert(&format!("login/ip=10.{i}"));
+            seen.entry(&format!("login/ip=10.{i}")).mark();
         }
         let kept = (0..(4 * SLOTS))
-            .filter(|i| seen.contains(&format!("login/ip=10.{i}")))
+            .filter(|i| seen.entry(&format!("login/ip=10.{i}")).is_marked())
             .count();
         assert!(
             kept <= SLOTS,

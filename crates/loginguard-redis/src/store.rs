@@ -301,7 +301,9 @@ impl Store for RedisStore {
         let fresh_verdict = record::begin(&mut fresh, limits, now);
         let (value, ttl) = codec::encode(&fresh, limits, now, duration_ms(self.retention).max(1));
         let redis_key = self.redis_key(key);
-        if self.set_nx_get && !self.seen.contains(key.id()) {
+        let seen = self.seen.entry(key.id());
+        let marked = seen.is_marked();
+        if self.set_nx_get && !marked {
             // Store the new record unless the key exists; either way
             // atomic. Only an existing key goes on to the script below.
             let existing: Option<Vec<u8>> = self
@@ -322,7 +324,9 @@ impl Store for RedisStore {
                 return Ok(fresh_verdict);
             }
         }
-        self.seen.insert(key.id());
+        if !marked {
+            seen.mark();
+        }
         let mut inv = self.scripts.begin.prepare_invoke();
         inv.key(redis_key);
         for arg in self.args(limits, now) {
