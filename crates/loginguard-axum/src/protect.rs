@@ -160,7 +160,7 @@ where
             }
             // A refused username: count the attempt on the other keys.
             let attempt = attempt_from_parts(&parts, &settings.resolver);
-            return Ok(Box::pin(count_bad_input(settings, attempt, &parts.headers, res)).await);
+            return Ok(count_bad_input(settings, attempt, &parts.headers, res).await);
         }
     };
     let ticket = match decision {
@@ -169,7 +169,7 @@ where
         }
         Decision::Proceed(ticket) => ticket,
     };
-    Box::pin(finish(settings, parts, body, ticket, inner)).await
+    finish(settings, parts, body, ticket, inner).await
 }
 
 /// Calls the handler with the attempt counted, then settles the ticket with
