@@ -1,26 +1,21 @@
 //! `loginguard admin`: hashing a password, and serving the admin UI and
 //! `/metrics` with that hash, through the real binary.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod support;
+
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, Stdio};
-use std::sync::mpsc;
+use std::process::Stdio;
 use std::time::Duration;
 
 use assert_cmd::Command;
 use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
+use support::Running;
 
 fn loginguard(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("loginguard").unwrap();
-    cmd.current_dir(dir);
-    for (key, _) in std::env::vars() {
-        if key.starts_with("LOGINGUARD_") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd
+    Command::from_std(support::loginguard(dir))
 }
 
 fn site() -> tempfile::TempDir {
@@ -45,52 +40,14 @@ fn hash_of(dir: &Path, password: &str) -> String {
     String::from_utf8(out).unwrap().trim().to_owned()
 }
 
-/// The running server; killed when dropped.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(dir: &Path, hash: Option<&str>) -> Server {
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("loginguard"));
-    cmd.current_dir(dir)
-        .args(["admin", "--addr", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
+fn start(dir: &Path, hash: Option<&str>) -> Running {
+    let mut cmd = support::loginguard(dir);
+    cmd.args(["admin", "--addr", "127.0.0.1:0"])
         .stderr(Stdio::null());
-    for (key, _) in std::env::vars() {
-        if key.starts_with("LOGINGUARD_") {
-            cmd.env_remove(key);
-        }
-    }
     if let Some(hash) = hash {
         cmd.env("LOGINGUARD_ADMIN_PASSWORD_HASH", hash);
     }
-    let mut child = cmd.spawn().unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let line = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the server announces its address");
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .parse()
-        .unwrap();
-    Server { child, addr }
+    Running::spawn(cmd)
 }
 
 /// One HTTP/1.1 request; returns the status code and the whole response.

@@ -3,81 +3,11 @@
 //! lock the user on both; `loginguard reset` unlocks on both. Skipped when
 //! `LOGINGUARD_TEST_REDIS_URL` / `LOGINGUARD_TEST_POSTGRES_URL` is unset.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+mod support;
 
-/// A demo process, killed when dropped.
-struct Demo {
-    child: Child,
-    addr: SocketAddr,
-}
+use std::time::{SystemTime, UNIX_EPOCH};
 
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn loginguard(dir: &Path) -> Command {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("loginguard"));
-    cmd.current_dir(dir);
-    for (key, _) in std::env::vars() {
-        if key.starts_with("LOGINGUARD_") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd
-}
-
-fn start(dir: &Path) -> Demo {
-    let mut child = loginguard(dir)
-        .args(["demo", "--addr", "127.0.0.1:0"])
-        .args(["--argon2-memory-kib", "64", "--argon2-iterations", "1"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or_else(|| panic!("the demo did not start: {line:?}"))
-        .parse()
-        .unwrap();
-    Demo { child, addr }
-}
-
-/// `POST /login`; returns the status and the response head.
-fn login(addr: SocketAddr, user: &str, password: &str) -> (u16, String) {
-    let body = format!("username={user}&password={password}");
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    write!(
-        stream,
-        "POST /login HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/x-www-form-urlencoded\r\n\
-         content-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("bad response {response:?}"));
-    let head = response.split("\r\n\r\n").next().unwrap_or("").to_owned();
-    (status, head)
-}
+use support::{login, loginguard, start_demo};
 
 fn unique(prefix: &str) -> String {
     let nanos = SystemTime::now()
@@ -101,8 +31,8 @@ fn two_servers_one_store(store: &str, prefix: &str) {
         ),
     )
     .unwrap();
-    let a = start(dir.path());
-    let b = start(dir.path());
+    let a = start_demo(dir.path());
+    let b = start_demo(dir.path());
     assert_ne!(a.addr, b.addr);
 
     // Four wrong passwords, alternating between the servers.
