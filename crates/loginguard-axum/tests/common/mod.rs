@@ -156,6 +156,16 @@ impl TestServer {
             .await
             .unwrap()
     }
+
+    /// The status of [`TestServer::login_from`].
+    pub async fn status_from(
+        &self,
+        client: &reqwest::Client,
+        username: &str,
+        password: &str,
+    ) -> reqwest::StatusCode {
+        self.login_from(client, username, password).await.status()
+    }
 }
 
 /// A client connecting from 127.0.0.1.
