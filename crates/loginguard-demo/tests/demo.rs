@@ -65,6 +65,17 @@ async fn login(c: &reqwest::Client, base: &str, user: &str, password: &str) -> r
         .unwrap()
 }
 
+/// The text of `GET base+path`.
+async fn page(c: &reqwest::Client, base: &str, path: &str) -> String {
+    c.get(format!("{base}{path}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_health_login_session_and_logout() {
     let (demo, _) = start(Policy::default()).await;
@@ -75,23 +86,9 @@ async fn pages_health_login_session_and_logout() {
         .await
         .unwrap();
     assert_eq!(health.status(), StatusCode::OK);
-    let form = c
-        .get(format!("{}/login", demo.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let form = page(&c, &demo.base, "/login").await;
     assert!(form.contains("name=\"username\"") && form.contains("name=\"password\""));
-    let home = c
-        .get(format!("{}/", demo.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let home = page(&c, &demo.base, "/").await;
     assert!(home.contains("Not logged in"));
 
     let res = login(&c, &demo.base, "alice", "wonderland").await;
@@ -101,14 +98,7 @@ async fn pages_health_login_session_and_logout() {
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
         "{cookie}"
     );
-    let home = c
-        .get(format!("{}/", demo.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let home = page(&c, &demo.base, "/").await;
     assert!(
         home.contains("Logged in as <strong>alice</strong>"),
         "{home}"
@@ -120,14 +110,7 @@ async fn pages_health_login_session_and_logout() {
         .await
         .unwrap();
     assert_eq!(out.status(), StatusCode::SEE_OTHER);
-    let home = c
-        .get(format!("{}/", demo.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let home = page(&c, &demo.base, "/").await;
     assert!(home.contains("Not logged in"));
 }
 
