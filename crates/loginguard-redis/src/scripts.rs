@@ -14,25 +14,25 @@ pub(crate) struct Scripts {
     pub(crate) purge: Script,
 }
 
-const BEGIN: &str = concat!(include_str!("record.lua"), "\n", include_str!("begin.lua"));
-const RELEASE: &str = concat!(
-    include_str!("record.lua"),
-    "\n",
-    include_str!("release.lua")
-);
-const PURGE: &str = include_str!("purge.lua");
-
 impl Scripts {
     pub(crate) fn new() -> Scripts {
         Scripts {
-            begin: Script::new(BEGIN),
-            release: Script::new(RELEASE),
-            purge: Script::new(PURGE),
+            begin: Script::new(concat!(
+                include_str!("record.lua"),
+                "\n",
+                include_str!("begin.lua")
+            )),
+            release: Script::new(concat!(
+                include_str!("record.lua"),
+                "\n",
+                include_str!("release.lua")
+            )),
+            purge: Script::new(include_str!("purge.lua")),
         }
     }
 
-    /// `SCRIPT LOAD` of every script, to run on each node.
-    pub(crate) fn load_cmds() -> [redis::Cmd; 3] {
-        [BEGIN, RELEASE, PURGE].map(|src| redis::cmd("SCRIPT").arg("LOAD").arg(src).clone())
+    /// Every script, to load on each node.
+    pub(crate) fn all(&self) -> [&Script; 3] {
+        [&self.begin, &self.release, &self.purge]
     }
 }

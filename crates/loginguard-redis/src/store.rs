@@ -81,11 +81,12 @@ impl RedisStore {
     /// later still gets its scripts back through that fallback.)
     async fn load_scripts(&self, nodes: &[Node]) -> Result<(), RedisStoreError> {
         for node in nodes {
-            for load in Scripts::load_cmds() {
-                let _sha: String = self
-                    .run("SCRIPT LOAD", self.conn.query_node(node, load))
-                    .await?;
+            let mut pipe = redis::pipe();
+            for script in self.scripts.all() {
+                pipe.load_script(script);
             }
+            self.run("SCRIPT LOAD", self.conn.pipe_node(node, pipe))
+                .await?;
         }
         Ok(())
     }
