@@ -84,6 +84,7 @@ enum Kind {
     OptText,
     TextList,
     NetList,
+    StatusList,
     Criteria,
     StoreError,
 }
@@ -105,6 +106,7 @@ const KEYS: &[(&str, Kind)] = &[
     ("only_allow_listed", Kind::Bool),
     ("never_lockout_get", Kind::Bool),
     ("trusted_proxies", Kind::NetList),
+    ("client_ip_header", Kind::Text),
     ("ipv6_prefix", Kind::Count),
     ("username_field", Kind::Text),
     ("username_case_insensitive", Kind::Bool),
@@ -121,6 +123,11 @@ const KEYS: &[(&str, Kind)] = &[
     ("log_retention", Kind::OptDuration),
     ("log_max_failures_per_user", Kind::OptCount),
     ("sensitive_fields", Kind::TextList),
+    ("failure_statuses", Kind::StatusList),
+    ("success_statuses", Kind::StatusList),
+    ("failure_location", Kind::OptText),
+    ("success_cookie", Kind::OptText),
+    ("failure_body_text", Kind::OptText),
     ("store", Kind::Text),
     ("auto_migrate", Kind::Bool),
     ("store_timeout", Kind::Duration),
@@ -251,6 +258,24 @@ fn env_value(key: &str, kind: Kind, raw: &str) -> Result<Value, PolicyError> {
             Err(_) => return Err(PolicyError::invalid(key, raw, "a number such as 2 or 1.5")),
         },
         Kind::TextList | Kind::NetList => list(raw),
+        Kind::StatusList => match list(raw) {
+            Value::Array(items) => Value::Array(
+                items
+                    .into_iter()
+                    .map(|item| match item {
+                        Value::String(s) => s.parse::<i64>().map(Value::Integer).map_err(|_| {
+                            PolicyError::invalid(
+                                key,
+                                raw,
+                                "a comma-separated list of HTTP statuses",
+                            )
+                        }),
+                        other => Ok(other),
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+            other => other,
+        },
         Kind::Criteria => match list(raw) {
             Value::Array(items) => Value::Array(
                 items
@@ -357,6 +382,7 @@ fn apply(
         "only_allow_listed" => b.only_allow_listed(as_bool()?),
         "never_lockout_get" => b.never_lockout_get(as_bool()?),
         "trusted_proxies" => b.trusted_proxies(nets(key, v)?),
+        "client_ip_header" => b.client_ip_header(as_text()?.trim().to_ascii_lowercase()),
         "ipv6_prefix" => b.ipv6_prefix(u8::try_from(as_count(255)?).unwrap_or(u8::MAX)),
         "username_field" => b.username_field(as_text()?),
         "username_case_insensitive" => b.username_case_insensitive(as_bool()?),
@@ -385,6 +411,11 @@ fn apply(
             _ => Some(u32::try_from(as_count(i64::from(u32::MAX))?).unwrap_or(u32::MAX)),
         }),
         "sensitive_fields" => b.sensitive_fields(texts()?),
+        "failure_statuses" => b.failure_statuses(statuses(key, v)?),
+        "success_statuses" => b.success_statuses(statuses(key, v)?),
+        "failure_location" => b.failure_location(opt_text(as_text()?)),
+        "success_cookie" => b.success_cookie(opt_text(as_text()?)),
+        "failure_body_text" => b.failure_body_text(opt_text(as_text()?)),
         "store" => {
             config.store = as_text()?;
             b
@@ -493,6 +524,29 @@ fn nets(key: &str, v: &Value) -> Result<Vec<IpNet>, PolicyError> {
             parse_net(s).ok_or_else(|| PolicyError::invalid(key, format!("{s:?}"), expected))
         })
         .collect()
+}
+
+fn statuses(key: &str, v: &Value) -> Result<Vec<u16>, PolicyError> {
+    let expected = "a list of HTTP statuses from 100 to 599, e.g. [401, 403]";
+    let items = v
+        .as_array()
+        .ok_or_else(|| PolicyError::invalid(key, show(v), expected))?;
+    items
+        .iter()
+        .map(|item| {
+            item.as_integer()
+                .and_then(|n| u16::try_from(n).ok())
+                .ok_or_else(|| PolicyError::invalid(key, show(item), expected))
+        })
+        .collect()
+}
+
+fn opt_text(s: String) -> Option<String> {
+    if is_none_word(&s) {
+        None
+    } else {
+        Some(s)
+    }
 }
 
 /// Parses an IP address (as a single-address range) or a CIDR range.

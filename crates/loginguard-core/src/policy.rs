@@ -183,6 +183,11 @@ pub struct Policy {
     pub never_lockout_get: bool,
     /// Proxies whose forwarding headers are believed (default: none).
     pub trusted_proxies: Vec<IpNet>,
+    /// The one forwarding header the trusted proxy writes, read from the
+    /// right past `trusted_proxies` (default `x-forwarded-for`; also
+    /// `forwarded`, `x-real-ip`, or a single-address header such as
+    /// `cf-connecting-ip`). Every other forwarding header is ignored.
+    pub client_ip_header: String,
     /// IPv6 clients are grouped by this prefix length (default 128: no grouping).
     pub ipv6_prefix: u8,
     /// The form or JSON field holding the username (default `username`).
@@ -219,6 +224,23 @@ pub struct Policy {
     pub log_max_failures_per_user: Option<u32>,
     /// Request fields that are never logged or stored (default `["password"]`).
     pub sensitive_fields: Vec<String>,
+    /// Outcome rule: statuses of the login handler's response that mean a
+    /// wrong password (default `[401, 403, 422]`).
+    pub failure_statuses: Vec<u16>,
+    /// Outcome rule: statuses that mean a right password (default: none
+    /// listed, so every 2xx and 3xx not otherwise ruled a failure).
+    pub success_statuses: Vec<u16>,
+    /// Outcome rule: a redirect whose `Location` matches this pattern (`*`
+    /// matches any text) is a failure (default: none; a redirect back to
+    /// the login path itself is always a failure).
+    pub failure_location: Option<String>,
+    /// Outcome rule: only a response setting a cookie of this name (`*`
+    /// matches any text, e.g. `wordpress_logged_in_*`) is a success; any
+    /// other 2xx/3xx is a failure (default: none).
+    pub success_cookie: Option<String>,
+    /// Outcome rule: a response whose first bytes of body contain this text
+    /// is a failure, whatever its status (default: none).
+    pub failure_body_text: Option<String>,
 }
 
 impl Default for Policy {
@@ -239,6 +261,7 @@ impl Default for Policy {
             only_allow_listed: false,
             never_lockout_get: false,
             trusted_proxies: Vec::new(),
+            client_ip_header: "x-forwarded-for".to_owned(),
             ipv6_prefix: 128,
             username_field: "username".to_owned(),
             username_case_insensitive: false,
@@ -255,6 +278,11 @@ impl Default for Policy {
             log_retention: None,
             log_max_failures_per_user: None,
             sensitive_fields: vec!["password".to_owned()],
+            failure_statuses: vec![401, 403, 422],
+            success_statuses: Vec::new(),
+            failure_location: None,
+            success_cookie: None,
+            failure_body_text: None,
         }
     }
 }
@@ -411,6 +439,11 @@ impl PolicyBuilder {
         trusted_proxies: Vec<IpNet>
     );
     setter!(
+        /// The one forwarding header the trusted proxy writes (default
+        /// `x-forwarded-for`; `forwarded`, `x-real-ip`, `cf-connecting-ip`…).
+        client_ip_header: String
+    );
+    setter!(
         /// Group IPv6 clients by this prefix length, e.g. 64 (default 128).
         ipv6_prefix: u8
     );
@@ -473,6 +506,30 @@ impl PolicyBuilder {
     setter!(
         /// Fields never logged or stored (default `["password"]`).
         sensitive_fields: Vec<String>
+    );
+    setter!(
+        /// Response statuses that mean a wrong password (default `[401, 403, 422]`).
+        failure_statuses: Vec<u16>
+    );
+    setter!(
+        /// Response statuses that mean a right password (default: every
+        /// 2xx/3xx not ruled a failure).
+        success_statuses: Vec<u16>
+    );
+    setter!(
+        /// A redirect to a `Location` matching this pattern (`*`: any text)
+        /// is a failure (default none).
+        failure_location: Option<String>
+    );
+    setter!(
+        /// Only a response setting this cookie (`*`: any text) is a success
+        /// (default none).
+        success_cookie: Option<String>
+    );
+    setter!(
+        /// A body starting with bytes that contain this text is a failure
+        /// (default none).
+        failure_body_text: Option<String>
     );
 
     /// Failures per key before it is locked (default 3). `0` is refused by
@@ -604,6 +661,55 @@ impl PolicyBuilder {
                 format!("{:?}", p.scope),
                 "1 to 64 characters of letters, digits, '-', '_' or '.'",
             ));
+        }
+        let header = p.client_ip_header.as_str();
+        if header.is_empty()
+            || header.len() > 64
+            || !header
+                .bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+        {
+            return Err(PolicyError::invalid(
+                "client_ip_header",
+                format!("{header:?}"),
+                "a lower-case header name such as \"x-forwarded-for\", \"forwarded\", \"x-real-ip\" or \"cf-connecting-ip\"",
+            ));
+        }
+        for (key, list) in [
+            ("failure_statuses", &p.failure_statuses),
+            ("success_statuses", &p.success_statuses),
+        ] {
+            if let Some(bad) = list.iter().find(|s| !(100..=599).contains(*s)) {
+                return Err(PolicyError::invalid(
+                    key,
+                    bad,
+                    "a list of HTTP statuses from 100 to 599, e.g. [401, 403]",
+                ));
+            }
+        }
+        if let Some(both) = p
+            .failure_statuses
+            .iter()
+            .find(|s| p.success_statuses.contains(s))
+        {
+            return Err(PolicyError::invalid(
+                "success_statuses",
+                both,
+                "statuses that are not also in `failure_statuses`",
+            ));
+        }
+        for (key, text) in [
+            ("failure_location", &p.failure_location),
+            ("success_cookie", &p.success_cookie),
+            ("failure_body_text", &p.failure_body_text),
+        ] {
+            if text.as_deref() == Some("") {
+                return Err(PolicyError::invalid(
+                    key,
+                    "\"\"",
+                    "a non-empty text, or no value to turn the rule off",
+                ));
+            }
         }
         if p.log_max_failures_per_user == Some(0) {
             return Err(PolicyError::invalid(
