@@ -188,7 +188,7 @@ impl Ticket {
     /// Attaches a username learned after [`Guard::begin`] — for the audit
     /// trail and events only: the keys were counted already. Pass it
     /// normalised ([`Policy::normalize_username`]). The axum layer uses this
-    /// when no lockout criterion needs the username, so that a locked-out
+    /// when [`Guard::needs_username`] is `false`, so that a locked-out
     /// client is refused before its body is read.
     pub fn set_username(&mut self, username: String) {
         self.attempt.username = Some(username);
@@ -310,13 +310,16 @@ impl GuardBuilder {
     }
 
     /// A request for which `f` returns `true` is never counted nor locked
-    /// (e.g. a user flagged "never lock").
+    /// (e.g. a user flagged "never lock"). `f` sees the attempt with its
+    /// username (normalised) when the request has one: integrations read
+    /// the username before judging whenever a hook is set.
     pub fn allow_if(mut self, f: impl Fn(&Attempt) -> bool + Send + Sync + 'static) -> Self {
         self.allow_hook = Some(Arc::new(f));
         self
     }
 
     /// Chooses the failure limit per request; `None` keeps the policy's.
+    /// Like [`allow_if`](Self::allow_if), `f` sees the username.
     pub fn failure_limit_with(
         mut self,
         f: impl Fn(&Attempt) -> Option<NonZeroU32> + Send + Sync + 'static,
@@ -385,6 +388,16 @@ impl Guard {
     /// The policy.
     pub fn policy(&self) -> &Policy {
         &self.policy
+    }
+
+    /// Whether judging an attempt needs its username: a lockout criterion
+    /// uses it, or an [`allow_if`](GuardBuilder::allow_if) or
+    /// [`failure_limit_with`](GuardBuilder::failure_limit_with) hook may
+    /// look at it. An integration that can judge before reading the
+    /// request body (so a locked-out client costs no body read) may do so
+    /// only when this is `false`.
+    pub fn needs_username(&self) -> bool {
+        self.policy.uses(Field::Username) || self.allow_hook.is_some() || self.limit_hook.is_some()
     }
 
     /// The store.
