@@ -1,48 +1,10 @@
-//! Reading a request body up to a limit, and telling which kind it is.
+//! Reading a request body up to a limit.
 
 use axum::body::{Body, HttpBody};
 use axum::http::{header, HeaderMap};
 use bytes::Bytes;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
-
-/// The body formats the layer can read a username from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum BodyKind {
-    Form,
-    Json,
-    Other,
-}
-
-/// Why the username could not be read: the client's fault.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum BodyError {
-    /// The body is larger than the limit (413).
-    TooLarge { limit: usize },
-    /// The body or the username in it is unusable (400).
-    Bad(String),
-}
-
-/// The kind of body announced by `Content-Type`.
-pub(crate) fn body_kind(headers: &HeaderMap) -> BodyKind {
-    let Some(value) = headers.get(header::CONTENT_TYPE) else {
-        return BodyKind::Other;
-    };
-    let Ok(value) = value.to_str() else {
-        return BodyKind::Other;
-    };
-    let mime = value.split(';').next().unwrap_or("").trim();
-    if mime.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
-        BodyKind::Form
-    } else if mime.eq_ignore_ascii_case("application/json")
-        || (mime.len() > 5
-            && mime.is_char_boundary(mime.len() - 5)
-            && mime[mime.len() - 5..].eq_ignore_ascii_case("+json"))
-    {
-        BodyKind::Json
-    } else {
-        BodyKind::Other
-    }
-}
+use loginguard_http::BodyError;
 
 /// Reads the whole body, refusing it when `Content-Length` or the bytes
 /// actually sent exceed `limit`.
@@ -92,26 +54,6 @@ pub(crate) async fn read_capped(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn content_types() {
-        let mut h = HeaderMap::new();
-        assert_eq!(body_kind(&h), BodyKind::Other);
-        h.insert(
-            header::CONTENT_TYPE,
-            "application/x-www-form-urlencoded; charset=utf-8"
-                .parse()
-                .unwrap(),
-        );
-        assert_eq!(body_kind(&h), BodyKind::Form);
-        h.insert(
-            header::CONTENT_TYPE,
-            "application/vnd.api+json".parse().unwrap(),
-        );
-        assert_eq!(body_kind(&h), BodyKind::Json);
-        h.insert(header::CONTENT_TYPE, "text/plain".parse().unwrap());
-        assert_eq!(body_kind(&h), BodyKind::Other);
-    }
 
     #[tokio::test]
     async fn capped_read_refuses_large_bodies() {

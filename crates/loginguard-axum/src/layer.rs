@@ -7,10 +7,10 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use loginguard_core::{ClientIpResolver, Guard, Lockout};
+use loginguard_http::{LockoutPages, OutcomeRules};
 use tower::Layer;
 
-use crate::outcome::{default_outcome, LoginOutcome};
-use crate::response::Prerendered;
+use crate::outcome::{Decider, LoginOutcome};
 use crate::service::LoginGuard;
 
 pub(crate) type UsernameFn = Arc<dyn Fn(&Parts, &[u8]) -> Option<String> + Send + Sync>;
@@ -23,10 +23,13 @@ pub(crate) struct Settings {
     pub(crate) guard: Arc<Guard>,
     pub(crate) resolver: ClientIpResolver,
     pub(crate) username: Option<UsernameFn>,
-    pub(crate) classify: ClassifyFn,
+    pub(crate) outcome: Decider,
     pub(crate) responder: Option<ResponderFn>,
     pub(crate) guard_safe_methods: bool,
-    pub(crate) pages: Prerendered,
+    pub(crate) pages: LockoutPages,
+    /// Read the body before asking the engine ([`Guard::needs_username`]);
+    /// otherwise judge first, so a locked-out client costs no body read.
+    pub(crate) body_first: bool,
 }
 
 impl fmt::Debug for Settings {
@@ -36,6 +39,7 @@ impl fmt::Debug for Settings {
             .field("username_closure", &self.username.is_some())
             .field("lockout_closure", &self.responder.is_some())
             .field("guard_safe_methods", &self.guard_safe_methods)
+            .field("body_first", &self.body_first)
             .finish_non_exhaustive()
     }
 }
@@ -49,7 +53,7 @@ impl fmt::Debug for Settings {
 /// ```
 /// use std::sync::Arc;
 /// use axum::{http::StatusCode, routing::post, Router};
-/// use loginguard_axum::{LoginGuardLayer, LoginOutcome};
+/// use loginguard_axum::{LoginGuardLayer, OutcomeRules};
 /// use loginguard_core::{Guard, MemoryStore, Policy, Store};
 ///
 /// let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
@@ -59,11 +63,7 @@ impl fmt::Debug for Settings {
 ///         parts.headers.get("x-user").and_then(|v| v.to_str().ok()).map(str::to_owned)
 ///     })
 ///     // This handler answers a wrong password with 400:
-///     .outcome_from_status(|status| match status.as_u16() {
-///         400 => LoginOutcome::Failure,
-///         s if s < 400 => LoginOutcome::Success,
-///         _ => LoginOutcome::Skip,
-///     });
+///     .outcome_rules(OutcomeRules::default().failure_statuses(vec![400, 401]));
 /// let otp_policy = Policy::builder().scope("otp".into()).failure_limit(5).build().unwrap();
 /// let otp = LoginGuardLayer::new(Guard::new(otp_policy, store));
 /// let app: Router = Router::new()
@@ -86,20 +86,24 @@ impl fmt::Debug for LoginGuardLayer {
 
 impl LoginGuardLayer {
     /// A layer asking `guard`; the policy's `username_field`,
-    /// `trusted_proxies`, `body_limit` and lockout response settings apply.
+    /// `trusted_proxies`, `body_limit`, outcome rules and lockout response
+    /// settings apply.
     pub fn new(guard: impl Into<Arc<Guard>>) -> LoginGuardLayer {
         let guard = guard.into();
         let resolver = ClientIpResolver::new(guard.policy().trusted_proxies.clone());
-        let pages = Prerendered::new(guard.policy());
+        let pages = LockoutPages::new(guard.policy());
+        let rules = OutcomeRules::from_policy(guard.policy());
+        let body_first = guard.needs_username();
         LoginGuardLayer {
             settings: Settings {
                 guard,
                 resolver,
                 username: None,
-                classify: Arc::new(default_outcome),
+                outcome: Decider::Rules(rules),
                 responder: None,
                 guard_safe_methods: false,
                 pages,
+                body_first,
             },
         }
     }
@@ -116,13 +120,36 @@ impl LoginGuardLayer {
         self
     }
 
-    /// Decides the outcome from the status when the response carries no
-    /// [`LoginOutcome`] (default: [`default_outcome`]).
+    /// Decides the outcome of a response that carries no [`LoginOutcome`]
+    /// with `rules` instead of the policy's (`failure_statuses`,
+    /// `success_statuses`, `failure_location`, `success_cookie`,
+    /// `failure_body_text`). See the [crate docs](crate) for their order.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use loginguard_axum::{LoginGuardLayer, OutcomeRules};
+    /// use loginguard_core::{Guard, MemoryStore, Policy};
+    ///
+    /// let guard = Guard::new(Policy::default(), Arc::new(MemoryStore::new()));
+    /// // Only a response setting the session cookie is a successful login:
+    /// let layer = LoginGuardLayer::new(guard)
+    ///     .outcome_rules(OutcomeRules::default().success_cookie(Some("id".into())));
+    /// # let _ = layer;
+    /// ```
+    pub fn outcome_rules(mut self, rules: OutcomeRules) -> Self {
+        self.settings.outcome = Decider::Rules(rules);
+        self
+    }
+
+    /// Decides the outcome from the status alone, with `f`, when the
+    /// response carries no [`LoginOutcome`]; the outcome rules are then not
+    /// used. Prefer [`outcome_rules`](Self::outcome_rules), which also sees
+    /// redirects, cookies and the body.
     pub fn outcome_from_status(
         mut self,
         f: impl Fn(StatusCode) -> LoginOutcome + Send + Sync + 'static,
     ) -> Self {
-        self.settings.classify = Arc::new(f);
+        self.settings.outcome = Decider::Status(Arc::new(f));
         self
     }
 

@@ -1,6 +1,51 @@
 //! loginguard-axum: brute-force login protection for axum and any tower
 //! server.
 //!
+//! # Telling success from failure
+//!
+//! The layer counts an attempt before your handler checks the password and
+//! then learns from your handler's response whether the password was right.
+//! That outcome decides everything, so it is never guessed in the
+//! attacker's favour:
+//!
+//! - **A [`LoginOutcome`] in the response wins.** A handler that re-renders
+//!   the login form with 200 on a wrong password must say so (or set
+//!   `failure_body_text`), or every guess would count as a success:
+//!
+//! ```
+//! use axum::{http::StatusCode, response::{Html, IntoResponse, Response}, Form};
+//! use loginguard_axum::LoginOutcome;
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Login { username: String, password: String }
+//!
+//! async fn login(Form(f): Form<Login>) -> Response {
+//!     if f.username == "alice" && f.password == "wonderland" {
+//!         (StatusCode::OK, LoginOutcome::Success, Html("<p>Welcome!</p>")).into_response()
+//!     } else {
+//!         // The form again, with a message, and a 200:
+//!         (LoginOutcome::Failure, Html("<form method=post>…<p>Wrong password</p></form>")).into_response()
+//!     }
+//! }
+//! ```
+//!
+//! - **Otherwise the [`OutcomeRules`] decide**, in order: a status in
+//!   `failure_statuses` (default 401, 403, 422) is a failure; a redirect
+//!   whose `Location` points back at the login path itself, with any query
+//!   (`303 /login?error=1`, as axum-login's examples, Rails and Passport
+//!   answer a wrong password), is a failure, and so is one matching
+//!   `failure_location`; 400, 429 and 5xx give the attempt back; a body
+//!   whose first [`BODY_SNIFF_LIMIT`] bytes contain `failure_body_text` is
+//!   a failure; any other 4xx is a failure; with `success_cookie`, only a
+//!   response setting that cookie is a success, and with
+//!   `success_statuses` only those statuses; every other 2xx and 3xx is a
+//!   success. The rules come from the [`Policy`] (TOML, environment) or
+//!   from code with [`LoginGuardLayer::outcome_rules`]. Only with
+//!   `failure_body_text` is the response body read, and only its first
+//!   [`BODY_SNIFF_LIMIT`] bytes; the rest streams through untouched.
+//!
+//! # What the layer does
+//!
 //! Wrap your login route in a [`LoginGuardLayer`]. For each guarded request
 //! the layer
 //!
@@ -9,13 +54,20 @@
 //!    hands the body on to the handler intact;
 //! 2. resolves the client IP from [`ConnectInfo`](axum::extract::ConnectInfo)
 //!    and, behind `trusted_proxies`, the forwarding headers;
-//! 3. asks the engine ([`Guard::begin`]) and answers a locked-out attempt
-//!    with the lockout response **before** the handler runs, so no password
-//!    is hashed and no user looked up;
-//! 4. learns the outcome from the handler: a [`LoginOutcome`] in the
-//!    response, else the status (401/403 failure, 2xx/3xx success, anything
-//!    else gives the attempt back), and records it. The failure that reaches
-//!    the limit is itself answered with the lockout response.
+//! 3. asks the engine ([`Guard::begin`]) once, and answers a locked-out
+//!    attempt with the lockout response **before** the handler runs, so no
+//!    password is hashed and no user looked up;
+//! 4. learns the outcome from the handler's response (above) and records
+//!    it. The failure that reaches the limit is itself answered with the
+//!    lockout response.
+//!
+//! When nothing needs the username to judge the attempt (no lockout
+//! criterion uses it and the guard has no `allow_if` or
+//! `failure_limit_with` hook: [`Guard::needs_username`]), steps 1 and 3
+//! swap: the attempt is judged before the body is read, so a locked-out
+//! client costs no body read, and the username is read afterwards for the
+//! audit trail. Otherwise the body is read first and the hooks see the
+//! username.
 //!
 //! # Examples
 //!
@@ -68,11 +120,9 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 mod body;
-mod fields;
 mod handle;
 mod ip;
 mod layer;
-mod negotiate;
 mod outcome;
 mod protect;
 mod response;
@@ -81,7 +131,7 @@ mod service;
 pub use handle::{LoginGuardHandle, MissingGuard};
 pub use ip::{attempt_from_parts, client_ip};
 pub use layer::LoginGuardLayer;
-pub use negotiate::prefers_json;
+pub use loginguard_http::{prefers_json, Outcome, OutcomeRules, BODY_SNIFF_LIMIT};
 pub use outcome::{default_outcome, LoginOutcome};
 pub use response::{lockout_response, UNAVAILABLE_RETRY_AFTER_SECS};
 pub use service::LoginGuard;

@@ -9,17 +9,16 @@ use axum::body::Body;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, Request};
 use axum::response::Response;
-use loginguard_core::{Attempt, Decision, Field, Lockout, Ticket, Verdict};
+use loginguard_core::{Attempt, Decision, Lockout, Ticket, Verdict};
+use loginguard_http::{body_kind, read_field, BodyError, BodyKind, Outcome};
 use tower::Service;
 use tracing::field::{display, Empty};
 use tracing::{Instrument, Span};
 
-use crate::body::{body_kind, read_capped, BodyError, BodyKind};
-use crate::fields::{form_field, json_field};
+use crate::body::read_capped;
 use crate::ip::attempt_from_parts;
 use crate::layer::Settings;
-use crate::outcome::LoginOutcome;
-use crate::response::{bad_request, respond, too_large};
+use crate::response::{bad_input, respond};
 
 /// The future of one guarded request.
 pub(crate) type Guarded<E> = Pin<Box<dyn Future<Output = Result<Response, E>> + Send + 'static>>;
@@ -80,24 +79,25 @@ where
     if let Some(ip) = attempt.ip {
         Span::current().record("ip", display(ip));
     }
-    if settings.guard.policy().uses(Field::Username) {
-        return Box::pin(judge_with_username(&settings, parts, body, attempt, inner)).await;
+    if settings.body_first {
+        return Box::pin(read_then_judge(&settings, parts, body, attempt, inner)).await;
     }
-    // No key needs the username: judge the attempt before reading the
-    // body, so a locked-out client costs no body read at all.
+    // Nothing needs the username to judge: judge the attempt before reading
+    // the body, so a locked-out client costs no body read at all.
     let ticket = match settings.guard.begin(attempt).await {
         Ok(Decision::Refused(lockout)) => {
             return Ok(refused(&settings, &lockout, &parts.headers));
         }
         Ok(Decision::Proceed(ticket)) => ticket,
-        Err(e) => return Ok(bad_request(&e.to_string(), &parts.headers)),
+        // Only a username can be refused as input, and there is none yet.
+        Err(e) => return Ok(bad_input(&BodyError::Bad(e.to_string()), &parts.headers)),
     };
-    Box::pin(judged(&settings, parts, body, ticket, inner)).await
+    Box::pin(read_after_judging(&settings, parts, body, ticket, inner)).await
 }
 
 /// An attempt judged before its body was read: reads the username (for
 /// the audit trail and the handler's ticket), then calls the handler.
-async fn judged<S>(
+async fn read_after_judging<S>(
     settings: &Settings,
     parts: Parts,
     body: Body,
@@ -107,28 +107,22 @@ async fn judged<S>(
 where
     S: Service<Request<Body>, Response = Response>,
 {
-    let (body, username) = match extract(settings, &parts, body).await {
+    let (body, username) = match read_username(settings, &parts, body).await {
         Ok(found) => found,
         Err(e) => {
-            let res = bad_input_response(e, &parts.headers);
-            return Ok(fail_bad_input(settings, ticket, &parts.headers, res).await);
+            let counted = Counted::Judged(ticket);
+            return Ok(count_bad_input(settings, counted, &parts.headers, &e).await);
         }
     };
     if let Some(name) = username {
-        match settings.guard.policy().normalize_username(&name) {
-            Ok(name) => ticket.set_username(name),
-            Err(e) => {
-                let res = bad_request(&e.to_string(), &parts.headers);
-                return Ok(fail_bad_input(settings, ticket, &parts.headers, res).await);
-            }
-        }
+        ticket.set_username(name);
     }
     finish(settings, parts, body, ticket, inner).await
 }
 
-/// An attempt whose keys need the username: reads the body first, then
-/// asks the engine.
-async fn judge_with_username<S>(
+/// An attempt whose judging needs the username (a criterion or a hook of
+/// the engine): reads the body first, then asks the engine once.
+async fn read_then_judge<S>(
     settings: &Settings,
     parts: Parts,
     body: Body,
@@ -138,42 +132,30 @@ async fn judge_with_username<S>(
 where
     S: Service<Request<Body>, Response = Response>,
 {
-    let guard = &settings.guard;
-    let (body, username) = match extract(settings, &parts, body).await {
+    let (body, username) = match read_username(settings, &parts, body).await {
         Ok(found) => found,
         Err(e) => {
-            let res = bad_input_response(e, &parts.headers);
-            return Ok(count_bad_input(settings, attempt, &parts.headers, res).await);
+            let counted = Counted::NotYet(attempt);
+            return Ok(count_bad_input(settings, counted, &parts.headers, &e).await);
         }
     };
-    let with_name = username.is_some();
     let attempt = match username {
         Some(name) => attempt.username(name),
         None => attempt,
     };
-    let decision = match guard.begin(attempt).await {
-        Ok(decision) => decision,
-        Err(e) => {
-            let res = bad_request(&e.to_string(), &parts.headers);
-            if !with_name {
-                return Ok(res);
-            }
-            // A refused username: count the attempt on the other keys.
-            let attempt = attempt_from_parts(&parts, &settings.resolver);
-            return Ok(count_bad_input(settings, attempt, &parts.headers, res).await);
-        }
-    };
-    let ticket = match decision {
-        Decision::Refused(lockout) => {
+    let ticket = match settings.guard.begin(attempt).await {
+        Ok(Decision::Refused(lockout)) => {
             return Ok(refused(settings, &lockout, &parts.headers));
         }
-        Decision::Proceed(ticket) => ticket,
+        Ok(Decision::Proceed(ticket)) => ticket,
+        // The username was checked by `read_username` already.
+        Err(e) => return Ok(bad_input(&BodyError::Bad(e.to_string()), &parts.headers)),
     };
     finish(settings, parts, body, ticket, inner).await
 }
 
 /// Calls the handler with the attempt counted, then settles the ticket with
-/// the outcome it reports.
+/// the outcome its response shows.
 async fn finish<S>(
     settings: &Settings,
     parts: Parts,
@@ -191,25 +173,23 @@ where
         span.record("username", name.as_str());
     }
     let headers = parts.headers.clone();
-    let mut res = inner.call(Request::from_parts(parts, body)).await?;
+    let uri = parts.uri.clone();
+    let res = inner.call(Request::from_parts(parts, body)).await?;
     span.record("status", res.status().as_u16());
-    let outcome = res
-        .extensions_mut()
-        .remove::<LoginOutcome>()
-        .unwrap_or_else(|| (settings.classify)(res.status()));
+    let (mut res, outcome) = settings.outcome.decide(&uri, res).await;
     match outcome {
-        LoginOutcome::Success => {
+        Outcome::Success => {
             span.record("outcome", "success");
             Box::pin(guard.success(ticket)).await;
         }
-        LoginOutcome::Failure => {
+        Outcome::Failure => {
             span.record("outcome", "failure");
             if let Verdict::LockedOut(lockout) = Box::pin(guard.failure(ticket)).await {
                 span.record("outcome", "locked_out");
                 res = refuse(settings, &lockout, &headers);
             }
         }
-        LoginOutcome::Skip => {
+        _ => {
             span.record("outcome", "skip");
             Box::pin(guard.release(ticket)).await;
         }
@@ -218,35 +198,11 @@ where
     Ok(res)
 }
 
-fn bad_input_response(e: BodyError, headers: &HeaderMap) -> Response {
-    match e {
-        BodyError::TooLarge { limit } => too_large(limit, headers),
-        BodyError::Bad(message) => bad_request(&message, headers),
-    }
-}
-
-/// Bad input on an attempt already counted: a failure, answered with the
-/// lockout response if it reached the limit, else with `bad`.
-async fn fail_bad_input(
-    settings: &Settings,
-    ticket: Ticket,
-    headers: &HeaderMap,
-    bad: Response,
-) -> Response {
-    let span = Span::current();
-    span.record("decision", "bad_input");
-    match settings.guard.failure(ticket).await {
-        Verdict::LockedOut(lockout) => {
-            span.record("outcome", "locked_out");
-            refuse(settings, &lockout, headers)
-        }
-        _ => bad,
-    }
-}
-
-/// Reads the body when a username may be in it; the body handed back is
-/// the same bytes.
-async fn extract(
+/// Reads the body when a username may be in it, and checks the username
+/// ([`Policy::normalize_username`](loginguard_core::Policy::normalize_username)):
+/// an unusable one is bad input like a malformed body. The body handed back
+/// is the same bytes.
+async fn read_username(
     settings: &Settings,
     parts: &Parts,
     body: Body,
@@ -257,37 +213,53 @@ async fn extract(
     }
     let policy = settings.guard.policy();
     let bytes = read_capped(&parts.headers, body, policy.body_limit).await?;
-    let username = match (&settings.username, kind) {
-        (Some(f), _) => f(parts, &bytes),
-        (None, BodyKind::Form) => form_field(&bytes, &policy.username_field)?,
-        (None, BodyKind::Json) => json_field(&bytes, &policy.username_field)?,
-        (None, BodyKind::Other) => None,
+    let username = match &settings.username {
+        Some(f) => f(parts, &bytes),
+        None => read_field(kind, &bytes, &policy.username_field)?,
     };
+    let username = username
+        .map(|name| policy.normalize_username(&name))
+        .transpose()
+        .map_err(|e| BodyError::Bad(e.to_string()))?;
     Ok((Body::from(bytes), username))
 }
 
-/// Bad input never reaches the handler, but it is still a failed attempt
-/// on the keys that need no username (the IP), and a locked-out client gets
-/// the lockout response rather than the 400/413.
+/// Where an attempt with bad input stands with the engine.
+enum Counted {
+    /// Judged before its body was read: counted already.
+    Judged(Ticket),
+    /// Not asked yet: the body was to tell the username.
+    NotYet(Attempt),
+}
+
+/// The one rule for bad input (a body over `body_limit`, a malformed body,
+/// an unusable username): it never reaches the handler, but it is a failed
+/// attempt on the keys that need no username (the IP criteria), and a
+/// client locked out on them gets the lockout response rather than the
+/// 400/413. The engine is asked once, without a username.
 async fn count_bad_input(
     settings: &Settings,
-    attempt: Attempt,
+    attempt: Counted,
     headers: &HeaderMap,
-    bad: Response,
+    error: &BodyError,
 ) -> Response {
     let span = Span::current();
     span.record("decision", "bad_input");
     let guard = &settings.guard;
-    match guard.begin(attempt).await {
-        Ok(Decision::Refused(lockout)) => refuse(settings, &lockout, headers),
-        Ok(Decision::Proceed(ticket)) => match guard.failure(ticket).await {
-            Verdict::LockedOut(lockout) => {
-                span.record("outcome", "locked_out");
-                refuse(settings, &lockout, headers)
-            }
-            _ => bad,
+    let ticket = match attempt {
+        Counted::Judged(ticket) => ticket,
+        Counted::NotYet(attempt) => match guard.begin(attempt).await {
+            Ok(Decision::Proceed(ticket)) => ticket,
+            Ok(Decision::Refused(lockout)) => return refused(settings, &lockout, headers),
+            Err(_) => return bad_input(error, headers),
         },
-        Err(_) => bad,
+    };
+    match guard.failure(ticket).await {
+        Verdict::LockedOut(lockout) => {
+            span.record("outcome", "locked_out");
+            refuse(settings, &lockout, headers)
+        }
+        _ => bad_input(error, headers),
     }
 }
 
@@ -301,12 +273,7 @@ fn refused(settings: &Settings, lockout: &Lockout, headers: &HeaderMap) -> Respo
 fn refuse(settings: &Settings, lockout: &Lockout, headers: &HeaderMap) -> Response {
     match &settings.responder {
         Some(f) => f(lockout, headers),
-        None => respond(
-            settings.guard.policy(),
-            lockout,
-            headers,
-            Some(&settings.pages),
-        ),
+        None => respond(settings.guard.policy(), lockout, headers, &settings.pages),
     }
 }
 
@@ -329,7 +296,7 @@ mod tests {
     use tower::{service_fn, ServiceBuilder, ServiceExt};
 
     use super::*;
-    use crate::LoginGuardLayer;
+    use crate::{LoginGuardLayer, LoginOutcome};
 
     const PEER: &str = "198.51.100.9:5000";
 

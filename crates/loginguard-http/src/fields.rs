@@ -1,15 +1,90 @@
-//! The username field of a form-encoded or JSON body, read strictly: a
-//! field given twice or not UTF-8 is refused rather than guessed at.
+//! The username in a request body: the kind of body announced by
+//! `Content-Type`, and the username field of a form-encoded or JSON body,
+//! read strictly (a field given twice or not UTF-8 is refused rather than
+//! guessed at).
+//!
+//! ```
+//! use http::{header, HeaderMap};
+//! use loginguard_http::{body_kind, read_field, BodyKind};
+//!
+//! let mut headers = HeaderMap::new();
+//! headers.insert(header::CONTENT_TYPE, "application/json".parse().unwrap());
+//! let kind = body_kind(&headers);
+//! assert_eq!(kind, BodyKind::Json);
+//! let body = br#"{"username":"alice","password":"wonderland"}"#;
+//! assert_eq!(read_field(kind, body, "username"), Ok(Some("alice".to_owned())));
+//! ```
 
 use std::fmt;
 
+use http::{header, HeaderMap};
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 
-use crate::body::BodyError;
+/// The body formats a username can be read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BodyKind {
+    /// `application/x-www-form-urlencoded`.
+    Form,
+    /// `application/json` or any `…+json` type.
+    Json,
+    /// Anything else (no username is read from it).
+    Other,
+}
+
+/// Why the username could not be read from a body: the client's fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BodyError {
+    /// The body is larger than the limit: answer 413
+    /// ([`too_large`](crate::too_large)).
+    #[error("the request body is larger than {limit} bytes")]
+    TooLarge {
+        /// The limit, in bytes (`body_limit`).
+        limit: usize,
+    },
+    /// The body or the username in it is unusable: answer 400
+    /// ([`bad_request`](crate::bad_request)) with this message.
+    #[error("{0}")]
+    Bad(String),
+}
+
+/// The kind of body announced by `Content-Type` (parameters such as
+/// `charset` are ignored, and so is the case).
+pub fn body_kind(headers: &HeaderMap) -> BodyKind {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return BodyKind::Other;
+    };
+    let Ok(value) = value.to_str() else {
+        return BodyKind::Other;
+    };
+    let mime = value.split(';').next().unwrap_or("").trim();
+    if mime.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        BodyKind::Form
+    } else if mime.eq_ignore_ascii_case("application/json")
+        || (mime.len() > 5
+            && mime.is_char_boundary(mime.len() - 5)
+            && mime[mime.len() - 5..].eq_ignore_ascii_case("+json"))
+    {
+        BodyKind::Json
+    } else {
+        BodyKind::Other
+    }
+}
+
+/// The value of `field` in a body of `kind`: [`form_field`] or
+/// [`json_field`]; `None` for [`BodyKind::Other`].
+pub fn read_field(kind: BodyKind, body: &[u8], field: &str) -> Result<Option<String>, BodyError> {
+    match kind {
+        BodyKind::Form => form_field(body, field),
+        BodyKind::Json => json_field(body, field),
+        BodyKind::Other => Ok(None),
+    }
+}
 
 /// The value of `field` in a form-encoded body. `None` when absent; an
 /// error when it is given twice or is not UTF-8 once percent-decoded.
-pub(crate) fn form_field(body: &[u8], field: &str) -> Result<Option<String>, BodyError> {
+pub fn form_field(body: &[u8], field: &str) -> Result<Option<String>, BodyError> {
     let mut found: Option<String> = None;
     for pair in body.split(|b| *b == b'&') {
         if pair.is_empty() {
@@ -73,7 +148,7 @@ fn hex(b: u8) -> Option<u8> {
 /// The value of `field` in a JSON object body. `None` when absent or
 /// `null`; an error for malformed JSON, a body that is not an object, a
 /// field given twice, or a value that is not a string.
-pub(crate) fn json_field(body: &[u8], field: &str) -> Result<Option<String>, BodyError> {
+pub fn json_field(body: &[u8], field: &str) -> Result<Option<String>, BodyError> {
     let mut de = serde_json::Deserializer::from_slice(body);
     let found = FieldSeed { field }
         .deserialize(&mut de)
@@ -142,6 +217,30 @@ impl<'de> serde::Deserialize<'de> for StringOnly {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn content_types() {
+        let mut h = HeaderMap::new();
+        assert_eq!(body_kind(&h), BodyKind::Other);
+        h.insert(
+            header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded; charset=utf-8"
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(body_kind(&h), BodyKind::Form);
+        h.insert(
+            header::CONTENT_TYPE,
+            "application/vnd.api+json".parse().unwrap(),
+        );
+        assert_eq!(body_kind(&h), BodyKind::Json);
+        h.insert(header::CONTENT_TYPE, "text/plain".parse().unwrap());
+        assert_eq!(body_kind(&h), BodyKind::Other);
+        assert_eq!(
+            read_field(BodyKind::Other, b"username=a", "username"),
+            Ok(None)
+        );
+    }
 
     #[test]
     fn form_field_is_decoded() {

@@ -1,16 +1,16 @@
-//! Content negotiation for the responses the layer writes: JSON or HTML.
+//! Content negotiation for the responses loginguard writes: JSON or HTML.
 
-use axum::http::{header, HeaderMap};
+use http::{header, HeaderMap};
 
-use crate::body::{body_kind, BodyKind};
+use crate::fields::{body_kind, BodyKind};
 
 /// Whether the client would rather read JSON than HTML: its `Accept`
 /// header ranks `application/json` above `text/html`, or ranks them equally
 /// (no `Accept`, `*/*`) and the request body itself is JSON.
 ///
 /// ```
-/// use axum::http::HeaderMap;
-/// use loginguard_axum::prefers_json;
+/// use http::HeaderMap;
+/// use loginguard_http::prefers_json;
 ///
 /// let mut h = HeaderMap::new();
 /// h.insert("accept", "text/html,application/json;q=0.9".parse().unwrap());
@@ -72,7 +72,7 @@ fn quality(ranges: &[(String, f32)], kind: &str, sub: &str) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
+    use http::HeaderValue;
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut h = HeaderMap::new();

@@ -1,0 +1,46 @@
+//! loginguard-http: the framework-neutral HTTP pieces of loginguard, on the
+//! [`http`] crate's types, written once for every integration (the axum
+//! layer, and whatever middleware, backend wrapper or proxy sits in front
+//! of a login handler).
+//!
+//! - **The username in the body**: [`body_kind`] tells a form from JSON by
+//!   `Content-Type`, [`read_field`] reads the username field strictly.
+//! - **The login outcome**: [`OutcomeRules`] decide from the handler's
+//!   response whether the attempt was a [`Success`](Outcome::Success), a
+//!   [`Failure`](Outcome::Failure) or [`Neutral`](Outcome::Neutral) (given
+//!   back); an explicit marker from the handler wins.
+//! - **The responses loginguard writes**: the lockout response
+//!   ([`lockout_response`], [`LockoutPages`]), negotiated between HTML and
+//!   JSON by `Accept` ([`prefers_json`]), and the 400/413 for bad input
+//!   ([`bad_input_response`]).
+//!
+//! An integration asks the engine ([`loginguard_core::Guard`]) once per
+//! attempt, sends [`LockoutPages::respond`] for a refusal, calls the
+//! handler otherwise, and settles the ticket with [`OutcomeRules::decide`]:
+//!
+//! ```
+//! use http::{HeaderMap, StatusCode};
+//! use loginguard_core::Policy;
+//! use loginguard_http::{LoginResponse, Outcome, OutcomeRules};
+//!
+//! let policy = Policy::builder().failure_body_text(Some("Invalid credentials".into())).build().unwrap();
+//! let rules = OutcomeRules::from_policy(&policy);
+//! let headers = HeaderMap::new();
+//! let body = b"<h1>Sign in</h1><p>Invalid credentials</p>";
+//! let res = LoginResponse::new("/login", StatusCode::OK, &headers).body_start(body);
+//! assert_eq!(rules.decide(&res), Outcome::Failure);
+//! ```
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+
+mod fields;
+mod negotiate;
+mod outcome;
+mod response;
+
+pub use fields::{body_kind, form_field, json_field, read_field, BodyError, BodyKind};
+pub use negotiate::prefers_json;
+pub use outcome::{LoginResponse, Outcome, OutcomeRules, BODY_SNIFF_LIMIT};
+pub use response::{
+    bad_input_response, bad_request, lockout_response, too_large, LockoutPages,
+    UNAVAILABLE_RETRY_AFTER_SECS,
+};
