@@ -9,6 +9,8 @@
 //! - `sqlite` (default): [`sqlite::SqliteStore`], the embedded store;
 //! - `axum` (default): [`axum::LoginGuardLayer`], the tower/axum layer that
 //!   guards login routes;
+//! - `http` (with `axum`): [`http::OutcomeRules`] and the lockout response
+//!   as `http` types, the pieces any other HTTP integration builds on;
 //! - [`open_store`]: the store named by [`Config::store`], as the
 //!   `loginguard` command and the demo open it.
 //!
@@ -57,3 +59,10 @@ pub use loginguard_redis as redis;
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 #[doc(inline)]
 pub use loginguard_axum as axum;
+
+/// The framework-neutral HTTP pieces: outcome rules, username field,
+/// lockout response (feature `http`).
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+#[doc(inline)]
+pub use loginguard_http as http;
