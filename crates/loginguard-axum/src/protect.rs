@@ -560,6 +560,41 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 
+    #[tokio::test]
+    async fn bad_input_asks_the_engine_once_and_counts_on_the_ip() {
+        let policy = Policy::builder()
+            .lockout_parameters(vec![
+                loginguard_core::Criterion::one(loginguard_core::Field::Username),
+                loginguard_core::Criterion::one(loginguard_core::Field::Ip),
+            ])
+            .build()
+            .unwrap();
+        let guard = Arc::new(Guard::new(policy, Arc::new(MemoryStore::new())));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let svc = app(
+            LoginGuardLayer::new(guard.clone()),
+            calls.clone(),
+            StatusCode::UNAUTHORIZED,
+        );
+        let long = format!("username={}", "a".repeat(300));
+        let res = svc.clone().oneshot(form(&long)).await.unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+        let seen = guard.metrics().snapshot();
+        assert_eq!((seen.attempts, seen.failures), (1, 1));
+        // Both judging paths share the rule: IP-only criteria too.
+        let guard = Arc::new(Guard::new(Policy::default(), Arc::new(MemoryStore::new())));
+        let svc = app(
+            LoginGuardLayer::new(guard.clone()),
+            calls.clone(),
+            StatusCode::UNAUTHORIZED,
+        );
+        let res = svc.oneshot(form(&long)).await.unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+        let seen = guard.metrics().snapshot();
+        assert_eq!((seen.attempts, seen.failures), (1, 1));
+        assert_eq!(calls.load(Ordering::SeqCst), 0);
+    }
+
     #[derive(Debug)]
     struct DownStore;
 

@@ -79,13 +79,7 @@ pub struct TestServer {
     pub addr: SocketAddr,
     pub seen: Arc<Seen>,
     pub store: Arc<dyn Store>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    _served: Served,
 }
 
 impl TestServer {
@@ -112,21 +106,12 @@ impl TestServer {
             .route("/login", post(login).layer(login_layer))
             .route("/otp", post(login).layer(otp_layer))
             .with_state(state);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let task = tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .await
-            .unwrap();
-        });
+        let served = serve(app).await;
         TestServer {
-            addr,
+            addr: served.addr,
             seen,
             store,
-            task,
+            _served: served,
         }
     }
 
@@ -168,6 +153,39 @@ impl TestServer {
     }
 }
 
+/// `app` served on 127.0.0.1:0 with connect info; stopped when dropped.
+pub struct Served {
+    pub addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Served {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Serves `app` as an application does: with its socket addresses.
+pub async fn serve(app: Router) -> Served {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    Served { addr, task }
+}
+
 /// A client connecting from 127.0.0.1.
 pub fn client() -> reqwest::Client {
     client_from("127.0.0.1")
@@ -175,9 +193,20 @@ pub fn client() -> reqwest::Client {
 
 /// A client whose connections come from `ip` (any 127.0.0.0/8 address).
 pub fn client_from(ip: &str) -> reqwest::Client {
+    client_builder(ip).build().unwrap()
+}
+
+/// A client from `ip` that shows redirects instead of following them, as
+/// a test of a redirecting login handler needs.
+pub fn no_redirects_from(ip: &str) -> reqwest::Client {
+    client_builder(ip)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn client_builder(ip: &str) -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .local_address(ip.parse::<IpAddr>().unwrap())
         .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap()
 }
