@@ -44,3 +44,13 @@ pub use response::{
     bad_input_response, bad_request, lockout_response, too_large, LockoutPages,
     UNAVAILABLE_RETRY_AFTER_SECS,
 };
+
+/// A header map of `pairs`, for the tests.
+#[cfg(test)]
+fn test_headers(pairs: &[(&'static str, &'static str)]) -> http::HeaderMap {
+    let mut h = http::HeaderMap::new();
+    for (k, v) in pairs {
+        h.append(*k, http::HeaderValue::from_static(v));
+    }
+    h
+}

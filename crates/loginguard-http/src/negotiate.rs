@@ -72,15 +72,8 @@ fn quality(ranges: &[(String, f32)], kind: &str, sub: &str) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::HeaderValue;
+    use crate::test_headers as headers;
 
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.append(*k, HeaderValue::from_static(v));
-        }
-        h
-    }
     #[test]
     fn accept_negotiation() {
         assert!(!prefers_json(&headers(&[])));

@@ -409,14 +409,7 @@ mod tests {
     use http::HeaderValue;
 
     use super::*;
-
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.append(*k, HeaderValue::from_static(v));
-        }
-        h
-    }
+    use crate::test_headers as headers;
 
     fn decide(
         rules: &OutcomeRules,
