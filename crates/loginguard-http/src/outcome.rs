@@ -3,25 +3,7 @@
 //! `Set-Cookie`, the first bytes of the body), unless the handler said it
 //! itself with an explicit marker.
 //!
-//! The outcome is never guessed in the attacker's favour. The rules, in
-//! order (the first that applies decides):
-//!
-//! 1. an explicit marker wins (the axum layer's `LoginOutcome`; the
-//!    integrations know the outcome exactly);
-//! 2. a status in `failure_statuses` (default 401, 403, 422) is a failure;
-//! 3. a redirect (3xx) whose `Location` points back at the login path
-//!    itself, with any query (`/login?error=1`, relative or absolute URL),
-//!    is a failure;
-//! 4. a redirect whose `Location` matches `failure_location` is a failure;
-//! 5. 400, 429 and 5xx are neutral: the attempt is given back;
-//! 6. a body whose first [`BODY_SNIFF_LIMIT`] bytes contain
-//!    `failure_body_text` is a failure;
-//! 7. any other status that is not 2xx or 3xx (404, 405, 415…) is a
-//!    failure;
-//! 8. with `success_cookie` set, a response that does not set a cookie of
-//!    that name is a failure;
-//! 9. with `success_statuses` set, a status not listed is a failure;
-//! 10. every other 2xx and 3xx is a success.
+//! The rules and their order are on [`OutcomeRules`].
 //!
 //! ```
 //! use http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -102,8 +84,27 @@ impl<'a> LoginResponse<'a> {
     }
 }
 
-/// The rules deciding a login's [`Outcome`] from its response; see the
-/// [module docs](self) for their order.
+/// The rules deciding a login's [`Outcome`] from its response.
+///
+/// The outcome is never guessed in the attacker's favour. The rules, in
+/// order (the first that applies decides):
+///
+/// 1. an explicit marker wins (the axum layer's `LoginOutcome`; the
+///    integrations know the outcome exactly);
+/// 2. a status in `failure_statuses` (default 401, 403, 422) is a failure;
+/// 3. a redirect (3xx) whose `Location` points back at the login path
+///    itself, with any query (`/login?error=1`, relative or absolute URL),
+///    is a failure;
+/// 4. a redirect whose `Location` matches `failure_location` is a failure;
+/// 5. 400, 429 and 5xx are neutral: the attempt is given back;
+/// 6. a body whose first [`BODY_SNIFF_LIMIT`] bytes contain
+///    `failure_body_text` is a failure;
+/// 7. any other status that is not 2xx or 3xx (404, 405, 415…) is a
+///    failure;
+/// 8. with `success_cookie` set, a response that does not set a cookie of
+///    that name is a failure;
+/// 9. with `success_statuses` set, a 2xx/3xx not listed is a failure;
+/// 10. every other 2xx and 3xx is a success.
 ///
 /// Built from the [`Policy`] settings of the same names
 /// ([`from_policy`](Self::from_policy)), or in code:
