@@ -510,35 +510,31 @@ fn criteria(key: &str, v: &Value) -> Result<Vec<Criterion>, PolicyError> {
         .collect()
 }
 
+/// Each element of the list `v` through `item`; any other shape, or an
+/// element `item` refuses, is an error naming `key` and `expected`.
+fn list_of<T>(
+    key: &str,
+    v: &Value,
+    expected: &str,
+    item: impl Fn(&Value) -> Option<T>,
+) -> Result<Vec<T>, PolicyError> {
+    v.as_array()
+        .ok_or_else(|| PolicyError::invalid(key, show(v), expected))?
+        .iter()
+        .map(|i| item(i).ok_or_else(|| PolicyError::invalid(key, show(i), expected)))
+        .collect()
+}
+
 fn nets(key: &str, v: &Value) -> Result<Vec<IpNet>, PolicyError> {
     let expected = "a list of IP addresses or CIDR ranges, e.g. [\"10.0.0.0/8\", \"2001:db8::1\"]";
-    let items = v
-        .as_array()
-        .ok_or_else(|| PolicyError::invalid(key, show(v), expected))?;
-    items
-        .iter()
-        .map(|item| {
-            let s = item
-                .as_str()
-                .ok_or_else(|| PolicyError::invalid(key, show(item), expected))?;
-            parse_net(s).ok_or_else(|| PolicyError::invalid(key, format!("{s:?}"), expected))
-        })
-        .collect()
+    list_of(key, v, expected, |i| i.as_str().and_then(parse_net))
 }
 
 fn statuses(key: &str, v: &Value) -> Result<Vec<u16>, PolicyError> {
     let expected = "a list of HTTP statuses from 100 to 599, e.g. [401, 403]";
-    let items = v
-        .as_array()
-        .ok_or_else(|| PolicyError::invalid(key, show(v), expected))?;
-    items
-        .iter()
-        .map(|item| {
-            item.as_integer()
-                .and_then(|n| u16::try_from(n).ok())
-                .ok_or_else(|| PolicyError::invalid(key, show(item), expected))
-        })
-        .collect()
+    list_of(key, v, expected, |i| {
+        i.as_integer().and_then(|n| u16::try_from(n).ok())
+    })
 }
 
 fn opt_text(s: String) -> Option<String> {
