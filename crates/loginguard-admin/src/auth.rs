@@ -2,6 +2,9 @@
 //! itself), the session extractor every page uses, CSRF checks, and the
 //! bearer token of the JSON API.
 
+use std::net::{IpAddr, Ipv4Addr};
+
+use axum::body::Body;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -99,13 +102,15 @@ impl FromRequestParts<AdminState> for SigninRequest {
     }
 }
 
+/// The attempt of an admin sign-in, built as the layer builds it. Without
+/// connect info the IP counts as `0.0.0.0`, so wrong passwords are still
+/// counted (on one shared key) rather than not at all.
 fn attempt(state: &AdminState, parts: &Parts) -> Attempt {
-    let mut attempt =
-        Attempt::new(parts.method.as_str(), parts.uri.path()).ip(ctx::client_ip(state, parts));
-    if let Some(ua) = ctx::user_agent(parts) {
-        attempt = attempt.user_agent(ua);
+    let attempt = loginguard_axum::attempt_from_parts(parts, state.resolver());
+    match attempt.ip {
+        Some(_) => attempt,
+        None => attempt.ip(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
     }
-    attempt
 }
 
 /// `GET signin`: the sign-in form.
@@ -267,7 +272,7 @@ impl FromRequestParts<AdminState> for ApiCaller {
         let guard: &Guard = state.api_guard();
         let ticket = match guard.begin(attempt(state, parts)).await {
             Ok(Decision::Proceed(ticket)) => ticket,
-            Ok(Decision::Refused(lockout)) => return Err(api_locked(&lockout)),
+            Ok(Decision::Refused(lockout)) => return Err(api_locked(guard, &lockout)),
             Err(_) => return Err(unauthorized("wrong token")),
         };
         if session::secrets_equal(given, expected) {
@@ -275,7 +280,7 @@ impl FromRequestParts<AdminState> for ApiCaller {
             return Ok(ApiCaller);
         }
         match guard.failure(ticket).await {
-            Verdict::LockedOut(lockout) => Err(api_locked(&lockout)),
+            Verdict::LockedOut(lockout) => Err(api_locked(guard, &lockout)),
             _ => Err(unauthorized("wrong token")),
         }
     }
@@ -297,16 +302,7 @@ fn unauthorized(message: &str) -> Response {
     r
 }
 
-fn api_locked(lockout: &Lockout) -> Response {
-    let mut r = (
-        StatusCode::TOO_MANY_REQUESTS,
-        Json(serde_json::json!({
-            "error": "locked_out",
-            "message": lockout.message,
-            "retry_after": lockout.retry_after_secs(),
-        })),
-    )
-        .into_response();
-    add_retry_after(&mut r, lockout);
-    r
+/// The layer's JSON lockout response.
+fn api_locked(guard: &Guard, lockout: &Lockout) -> Response {
+    loginguard_http::lockout_json(guard.policy(), lockout).map(Body::from)
 }

@@ -267,7 +267,7 @@ impl AdminBuilder {
             .scope(format!("{}-api", admin_policy.scope))
             .access_log(false)
             .build()?;
-        let resolver = ClientIpResolver::new(admin_policy.trusted_proxies.clone());
+        let resolver = ClientIpResolver::from_policy(&admin_policy);
         Ok(AdminState {
             inner: Arc::new(Inner {
                 signin_guard: guard(admin_policy),
@@ -295,6 +295,7 @@ fn default_admin_policy(app: &Policy) -> Result<Policy, AdminError> {
         .cool_off(app.cool_off.unwrap_or(DEFAULT_ADMIN_COOL_OFF))
         .lockout_parameters(vec![Criterion::one(Field::Ip)])
         .trusted_proxies(app.trusted_proxies.clone())
+        .client_ip_header(app.client_ip_header.clone())
         .ipv6_prefix(app.ipv6_prefix)
         .log_retention(app.log_retention)
         .build()?)

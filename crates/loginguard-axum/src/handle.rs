@@ -102,7 +102,7 @@ impl<S: Send + Sync> FromRequestParts<S> for LoginGuardHandle {
             .get::<Arc<Guard>>()
             .cloned()
             .ok_or(MissingGuard)?;
-        let resolver = ClientIpResolver::new(guard.policy().trusted_proxies.clone());
+        let resolver = ClientIpResolver::from_policy(guard.policy());
         let attempt = attempt_from_parts(parts, &resolver);
         let mut negotiation = HeaderMap::new();
         for name in [header::ACCEPT, header::CONTENT_TYPE] {

@@ -1,54 +1,30 @@
-//! From an HTTP request to the engine's [`Attempt`]: the client IP (socket
-//! peer plus trusted forwarding headers), user agent, method and path.
+//! From an axum request to the engine's [`Attempt`]: the socket peer from
+//! `ConnectInfo`, then the shared client-IP rules of [`loginguard_http`].
 
-use std::borrow::Cow;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::extract::connect_info::MockConnectInfo;
 use axum::extract::ConnectInfo;
 use axum::http::request::Parts;
-use axum::http::HeaderMap;
-use loginguard_core::client_ip::{ClientIpResolver, ForwardingHeaders};
+use loginguard_core::client_ip::ClientIpResolver;
 use loginguard_core::Attempt;
-
-/// Longest user agent kept, in characters; the rest is cut off.
-const MAX_USER_AGENT_CHARS: usize = 256;
 
 static WARNED_NO_PEER: AtomicBool = AtomicBool::new(false);
 
 /// The client IP of a request: the socket peer from
 /// [`ConnectInfo<SocketAddr>`](ConnectInfo) (or axum's `MockConnectInfo`
-/// in tests), walked back through `Forwarded` / `X-Forwarded-For` /
-/// `X-Real-IP` only when the peer is one of `resolver`'s trusted proxies.
+/// in tests), and when that peer is one of `resolver`'s trusted proxies,
+/// the address it wrote in the one header `resolver` names
+/// (`client_ip_header`), read from the right. Other forwarding headers are
+/// ignored.
 ///
 /// `None` when the request carries no connect info: serve the app with
 /// `into_make_service_with_connect_info::<SocketAddr>()`. Forwarding headers
 /// alone are never believed, since nothing vouches for them.
 pub fn client_ip(parts: &Parts, resolver: &ClientIpResolver) -> Option<IpAddr> {
     let peer = peer_addr(parts)?;
-    if !resolver.is_trusted(peer) {
-        return Some(peer);
-    }
-    let values = |name: &str| -> Vec<Cow<'_, str>> {
-        parts
-            .headers
-            .get_all(name)
-            .iter()
-            // Lossy, not strict: a garbage byte an attacker put on the left
-            // of a header must not hide the proxy's entries on the right.
-            .map(|v| String::from_utf8_lossy(v.as_bytes()))
-            .collect()
-    };
-    let forwarded = values("forwarded");
-    let x_forwarded_for = values("x-forwarded-for");
-    let x_real_ip = values("x-real-ip");
-    let headers = ForwardingHeaders {
-        forwarded: forwarded.iter().map(|v| v.as_ref()).collect(),
-        x_forwarded_for: x_forwarded_for.iter().map(|v| v.as_ref()).collect(),
-        x_real_ip: x_real_ip.iter().map(|v| v.as_ref()).collect(),
-    };
-    Some(resolver.resolve(peer, &headers))
+    Some(loginguard_http::client_ip(peer, &parts.headers, resolver))
 }
 
 fn peer_addr(parts: &Parts) -> Option<IpAddr> {
@@ -69,7 +45,8 @@ fn peer_addr(parts: &Parts) -> Option<IpAddr> {
 }
 
 /// The [`Attempt`] of a request, without its username: method, path,
-/// client IP ([`client_ip`]) and user agent (cut to 256 characters).
+/// client IP ([`client_ip`]) and user agent (cut to 256 characters), as
+/// [`loginguard_http::attempt_of`] builds it.
 ///
 /// ```
 /// use axum::http::Request;
@@ -83,20 +60,13 @@ fn peer_addr(parts: &Parts) -> Option<IpAddr> {
 /// assert_eq!(attempt.ip, None); // no ConnectInfo in this request
 /// ```
 pub fn attempt_from_parts(parts: &Parts, resolver: &ClientIpResolver) -> Attempt {
-    let mut attempt = Attempt::new(parts.method.as_str(), parts.uri.path());
-    if let Some(ip) = client_ip(parts, resolver) {
-        attempt = attempt.ip(ip);
-    }
-    if let Some(ua) = user_agent(&parts.headers) {
-        attempt = attempt.user_agent(ua);
-    }
-    attempt
-}
-
-fn user_agent(headers: &HeaderMap) -> Option<String> {
-    let raw = headers.get(axum::http::header::USER_AGENT)?;
-    let text = String::from_utf8_lossy(raw.as_bytes());
-    Some(text.chars().take(MAX_USER_AGENT_CHARS).collect())
+    loginguard_http::attempt_of(
+        parts.method.as_str(),
+        parts.uri.path(),
+        peer_addr(parts),
+        &parts.headers,
+        resolver,
+    )
 }
 
 #[cfg(test)]
@@ -104,7 +74,7 @@ mod tests {
     use super::*;
     use axum::http::Request;
 
-    fn parts(peer: Option<&str>, headers: &[(&str, &[u8])]) -> Parts {
+    fn parts(peer: Option<&str>, headers: &[(&str, &str)]) -> Parts {
         let mut req = Request::post("/login");
         for (name, value) in headers {
             req = req.header(*name, *value);
@@ -118,39 +88,21 @@ mod tests {
         parts
     }
 
-    fn trusting(net: &str) -> ClientIpResolver {
-        ClientIpResolver::new(vec![net.parse().unwrap()])
+    fn trusting(net: &str, header: &str) -> ClientIpResolver {
+        ClientIpResolver::new(vec![net.parse().unwrap()], header)
     }
 
     #[test]
-    fn untrusted_peer_headers_are_ignored() {
-        let p = parts(Some("203.0.113.5:4000"), &[("x-forwarded-for", b"1.1.1.1")]);
-        assert_eq!(
-            client_ip(&p, &trusting("10.0.0.0/8")),
-            Some("203.0.113.5".parse().unwrap())
-        );
-    }
-
-    #[test]
-    fn trusted_proxy_is_walked_past() {
+    fn trusted_proxy_is_walked_past_in_the_named_header_only() {
         let p = parts(
             Some("10.0.0.1:4000"),
-            &[("x-forwarded-for", b"6.6.6.6, 198.51.100.7")],
+            &[
+                ("forwarded", "for=203.0.113.1"),
+                ("x-forwarded-for", "6.6.6.6, 198.51.100.7"),
+            ],
         );
         assert_eq!(
-            client_ip(&p, &trusting("10.0.0.0/8")),
-            Some("198.51.100.7".parse().unwrap())
-        );
-    }
-
-    #[test]
-    fn non_ascii_garbage_on_the_left_does_not_hide_the_right() {
-        let p = parts(
-            Some("10.0.0.1:4000"),
-            &[("x-forwarded-for", b"\xff\xfe, 198.51.100.7")],
-        );
-        assert_eq!(
-            client_ip(&p, &trusting("10.0.0.0/8")),
+            client_ip(&p, &trusting("10.0.0.0/8", "x-forwarded-for")),
             Some("198.51.100.7".parse().unwrap())
         );
     }
@@ -169,15 +121,19 @@ mod tests {
 
     #[test]
     fn no_connect_info_means_unknown_even_with_headers() {
-        let p = parts(None, &[("x-forwarded-for", b"1.1.1.1")]);
-        assert_eq!(client_ip(&p, &trusting("0.0.0.0/0")), None);
+        let p = parts(None, &[("x-forwarded-for", "1.1.1.1")]);
+        assert_eq!(
+            client_ip(&p, &trusting("0.0.0.0/0", "x-forwarded-for")),
+            None
+        );
     }
 
     #[test]
-    fn user_agent_is_cut() {
-        let long = "a".repeat(10_000);
-        let p = parts(None, &[("user-agent", long.as_bytes())]);
-        let attempt = attempt_from_parts(&p, &ClientIpResolver::default());
-        assert_eq!(attempt.user_agent.unwrap().len(), MAX_USER_AGENT_CHARS);
+    fn mapped_peer_is_ipv4() {
+        let p = parts(Some("[::ffff:192.0.2.9]:4000"), &[]);
+        assert_eq!(
+            attempt_from_parts(&p, &ClientIpResolver::default()).ip,
+            Some("192.0.2.9".parse().unwrap())
+        );
     }
 }

@@ -90,7 +90,7 @@ impl LoginGuardLayer {
     /// settings apply.
     pub fn new(guard: impl Into<Arc<Guard>>) -> LoginGuardLayer {
         let guard = guard.into();
-        let resolver = ClientIpResolver::new(guard.policy().trusted_proxies.clone());
+        let resolver = ClientIpResolver::from_policy(guard.policy());
         let pages = LockoutPages::new(guard.policy());
         let rules = OutcomeRules::from_policy(guard.policy());
         let body_first = guard.needs_username();

@@ -53,7 +53,8 @@
 //!    `username_field`, or your closure), capped at `body_limit` bytes, and
 //!    hands the body on to the handler intact;
 //! 2. resolves the client IP from [`ConnectInfo`](axum::extract::ConnectInfo)
-//!    and, behind `trusted_proxies`, the forwarding headers;
+//!    and, when the peer is one of `trusted_proxies`, the one header
+//!    `client_ip_header` names, read from the right;
 //! 3. asks the engine ([`Guard::begin`]) once, and answers a locked-out
 //!    attempt with the lockout response **before** the handler runs, so no
 //!    password is hashed and no user looked up;

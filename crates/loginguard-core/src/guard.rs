@@ -74,10 +74,10 @@ impl Attempt {
         }
     }
 
-    /// Sets the client IP.
+    /// Sets the client IP (IPv4-mapped IPv6 addresses become IPv4).
     #[must_use]
     pub fn ip(mut self, ip: IpAddr) -> Attempt {
-        self.ip = Some(ip);
+        self.ip = Some(crate::client_ip::canonical_ip(ip));
         self
     }
 
@@ -518,6 +518,7 @@ impl Guard {
         if let Some(raw) = attempt.username.take() {
             attempt.username = Some(p.normalize_username(&raw)?);
         }
+        attempt.ip = attempt.ip.map(crate::client_ip::canonical_ip);
         self.metrics.attempt();
         let now = to_ms(time);
         if let Some(ip) = attempt.ip {

@@ -5,6 +5,9 @@
 //!
 //! - **The username in the body**: [`body_kind`] tells a form from JSON by
 //!   `Content-Type`, [`read_field`] reads the username field strictly.
+//! - **The attempt of a request**: [`attempt_of`] builds the engine's
+//!   attempt from the peer address and the headers ([`HeaderLookup`]) by
+//!   the client-IP rules ([`client_ip`]).
 //! - **The login outcome**: [`OutcomeRules`] decide from the handler's
 //!   response whether the attempt was a [`Success`](Outcome::Success), a
 //!   [`Failure`](Outcome::Failure) or [`Neutral`](Outcome::Neutral) (given
@@ -35,13 +38,15 @@
 mod fields;
 mod negotiate;
 mod outcome;
+mod request;
 mod response;
 
 pub use fields::{body_kind, form_field, json_field, read_field, BodyError, BodyKind};
 pub use negotiate::prefers_json;
 pub use outcome::{LoginResponse, Outcome, OutcomeRules, BODY_SNIFF_LIMIT};
+pub use request::{attempt_of, client_ip, user_agent, HeaderLookup, MAX_USER_AGENT_CHARS};
 pub use response::{
-    bad_input_response, bad_request, lockout_response, too_large, LockoutPages,
+    bad_input_response, bad_request, lockout_json, lockout_response, too_large, LockoutPages,
     UNAVAILABLE_RETRY_AFTER_SECS,
 };
 

@@ -56,7 +56,32 @@ pub fn lockout_response(
     lockout: &Lockout,
     request_headers: &HeaderMap,
 ) -> Response<Bytes> {
-    respond(policy, lockout, request_headers, None)
+    respond(policy, lockout, Answer::of(request_headers), None)
+}
+
+/// The JSON lockout response whatever the request accepts, and never a
+/// redirect: for JSON APIs (the admin API) that always answer JSON.
+/// Same status, headers and body as [`lockout_response`] gives a client
+/// that asks for JSON.
+pub fn lockout_json(policy: &Policy, lockout: &Lockout) -> Response<Bytes> {
+    respond(policy, lockout, Answer::Json, None)
+}
+
+/// What kind of answer a refusal gets.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    /// Negotiated: HTML, or JSON when preferred; `lockout_url` redirects.
+    Page { json: bool },
+    /// Always JSON, never a redirect.
+    Json,
+}
+
+impl Answer {
+    fn of(request_headers: &HeaderMap) -> Answer {
+        Answer::Page {
+            json: prefers_json(request_headers),
+        }
+    }
 }
 
 /// The lockout bodies for a lock without an end, rendered once (per layer,
@@ -87,7 +112,7 @@ impl LockoutPages {
         lockout: &Lockout,
         request_headers: &HeaderMap,
     ) -> Response<Bytes> {
-        respond(policy, lockout, request_headers, Some(self))
+        respond(policy, lockout, Answer::of(request_headers), Some(self))
     }
 }
 
@@ -97,10 +122,10 @@ const LOCKED_TITLE: &str = "Too many login attempts";
 fn respond(
     policy: &Policy,
     lockout: &Lockout,
-    request_headers: &HeaderMap,
+    answer: Answer,
     cache: Option<&LockoutPages>,
 ) -> Response<Bytes> {
-    let json = prefers_json(request_headers);
+    let json = answer != Answer::Page { json: false };
     if lockout.reason == LockReason::StoreUnavailable {
         let message = "Login is temporarily unavailable. Please try again in a few seconds.";
         let body = render(
@@ -118,7 +143,11 @@ fn respond(
         );
     }
     let retry_after = lockout.retry_after_secs();
-    if let Some(url) = &policy.lockout_url {
+    let redirect = policy
+        .lockout_url
+        .as_ref()
+        .filter(|_| answer != Answer::Json);
+    if let Some(url) = redirect {
         if let Ok(location) = HeaderValue::from_str(url) {
             let mut res = Response::new(Bytes::new());
             *res.status_mut() = StatusCode::SEE_OTHER;
