@@ -17,11 +17,20 @@ pub const MAX_USER_AGENT_CHARS: usize = 256;
 pub trait HeaderLookup {
     /// Every value of the header `name` (lower-case), in order of appearance.
     fn values(&self, name: &str) -> Vec<&[u8]>;
+
+    /// The first value of the header `name` (lower-case).
+    fn first(&self, name: &str) -> Option<&[u8]> {
+        self.values(name).first().copied()
+    }
 }
 
 impl HeaderLookup for http::HeaderMap {
     fn values(&self, name: &str) -> Vec<&[u8]> {
         self.get_all(name).iter().map(|v| v.as_bytes()).collect()
+    }
+
+    fn first(&self, name: &str) -> Option<&[u8]> {
+        self.get(name).map(|v| v.as_bytes())
     }
 }
 
@@ -51,7 +60,7 @@ pub fn client_ip(peer: IpAddr, headers: &impl HeaderLookup, resolver: &ClientIpR
 /// The `User-Agent` of a request, cut to [`MAX_USER_AGENT_CHARS`]
 /// characters (invalid UTF-8 replaced).
 pub fn user_agent(headers: &impl HeaderLookup) -> Option<String> {
-    let raw = *headers.values("user-agent").first()?;
+    let raw = headers.first("user-agent")?;
     let text = String::from_utf8_lossy(raw);
     Some(text.chars().take(MAX_USER_AGENT_CHARS).collect())
 }
