@@ -46,8 +46,8 @@ pub use negotiate::prefers_json;
 pub use outcome::{LoginResponse, Outcome, OutcomeRules, BODY_SNIFF_LIMIT};
 pub use request::{attempt_of, client_ip, user_agent, HeaderLookup, MAX_USER_AGENT_CHARS};
 pub use response::{
-    bad_input_response, bad_request, lockout_json, lockout_response, too_large, LockoutPages,
-    UNAVAILABLE_RETRY_AFTER_SECS,
+    bad_input_response, bad_request, lockout_json, lockout_response, too_large, upstream_error,
+    LockoutPages, UNAVAILABLE_RETRY_AFTER_SECS,
 };
 
 /// A header map of `pairs`, for the tests.

@@ -96,7 +96,8 @@ impl<'a> LoginResponse<'a> {
 ///    itself, with any query (`/login?error=1`, relative or absolute URL),
 ///    is a failure;
 /// 4. a redirect whose `Location` matches `failure_location` is a failure;
-/// 5. 400, 429 and 5xx are neutral: the attempt is given back;
+/// 5. 400, 429, 5xx and `neutral_statuses` are neutral: the attempt is
+///    given back;
 /// 6. a body whose first [`BODY_SNIFF_LIMIT`] bytes contain
 ///    `failure_body_text` is a failure;
 /// 7. any other status that is not 2xx or 3xx (404, 405, 415…) is a
@@ -128,6 +129,10 @@ impl<'a> LoginResponse<'a> {
 pub struct OutcomeRules {
     /// Statuses that mean a wrong password (default 401, 403, 422).
     pub failure_statuses: Vec<u16>,
+    /// Statuses, besides 400, 429 and 5xx, that mean no login was tried
+    /// (Django's 403 for a missing CSRF token, say): the attempt is given
+    /// back (default none).
+    pub neutral_statuses: Vec<u16>,
     /// When not empty, the only 2xx/3xx statuses that mean a right
     /// password; another 2xx/3xx is a failure (default empty).
     pub success_statuses: Vec<u16>,
@@ -155,6 +160,7 @@ impl OutcomeRules {
     pub fn from_policy(policy: &Policy) -> Self {
         OutcomeRules {
             failure_statuses: policy.failure_statuses.clone(),
+            neutral_statuses: Vec::new(),
             success_statuses: policy.success_statuses.clone(),
             failure_location: policy.failure_location.clone(),
             success_cookie: policy.success_cookie.clone(),
@@ -165,6 +171,12 @@ impl OutcomeRules {
     /// Sets [`failure_statuses`](Self::failure_statuses).
     pub fn failure_statuses(mut self, statuses: Vec<u16>) -> Self {
         self.failure_statuses = statuses;
+        self
+    }
+
+    /// Sets [`neutral_statuses`](Self::neutral_statuses).
+    pub fn neutral_statuses(mut self, statuses: Vec<u16>) -> Self {
+        self.neutral_statuses = statuses;
         self
     }
 
@@ -244,7 +256,11 @@ impl OutcomeRules {
                 }
             }
         }
-        if code == 400 || code == 429 || status.is_server_error() {
+        if code == 400
+            || code == 429
+            || status.is_server_error()
+            || self.neutral_statuses.contains(&code)
+        {
             return Outcome::Neutral;
         }
         if let Some(text) = &self.failure_body_text {
@@ -453,6 +469,18 @@ mod tests {
         // A listed status fails even where it would be neutral.
         let rules = OutcomeRules::default().failure_statuses(vec![400]);
         assert_eq!(decide(&rules, 400, &[]), Outcome::Failure);
+    }
+
+    #[test]
+    fn neutral_statuses_give_the_attempt_back() {
+        let rules = OutcomeRules::default()
+            .failure_statuses(vec![401])
+            .neutral_statuses(vec![403]);
+        assert_eq!(decide(&rules, 403, &[]), Outcome::Neutral);
+        assert_eq!(decide(&rules, 401, &[]), Outcome::Failure);
+        // Without the rule, a 403 not listed as a failure still counts.
+        let rules = OutcomeRules::default().failure_statuses(vec![401]);
+        assert_eq!(decide(&rules, 403, &[]), Outcome::Failure);
     }
 
     #[test]

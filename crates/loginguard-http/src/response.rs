@@ -199,6 +199,31 @@ pub fn too_large(limit: usize, request_headers: &HeaderMap) -> Response<Bytes> {
     page(StatusCode::PAYLOAD_TOO_LARGE, None, json, body)
 }
 
+/// What a proxy answers when its upstream fails: 504 when the upstream
+/// did not answer in time, else 502 (unreachable, connection refused or
+/// reset). HTML or JSON by `Accept`; `message` says what happened.
+pub fn upstream_error(
+    timed_out: bool,
+    message: &str,
+    request_headers: &HeaderMap,
+) -> Response<Bytes> {
+    let json = prefers_json(request_headers);
+    let (status, code, title) = if timed_out {
+        (
+            StatusCode::GATEWAY_TIMEOUT,
+            "upstream_timeout",
+            "The application did not answer in time",
+        )
+    } else {
+        (
+            StatusCode::BAD_GATEWAY,
+            "upstream_unavailable",
+            "The application is unavailable",
+        )
+    };
+    page(status, None, json, render(json, code, title, message, None))
+}
+
 /// The answer to bad input: [`too_large`] or [`bad_request`].
 pub fn bad_input_response(error: &BodyError, request_headers: &HeaderMap) -> Response<Bytes> {
     match error {

@@ -1,0 +1,358 @@
+//! Forwarding one request to the upstream and its answer back, streamed
+//! both ways: hop-by-hop headers handled per RFC 9110, `X-Forwarded-*` set
+//! for the upstream, upgrades (WebSocket) spliced, failures turned into a
+//! 502 or 504 page.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Request, Response};
+use hyper::upgrade::OnUpgrade;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use loginguard_core::ClientIpResolver;
+
+use crate::upstream::Upstream;
+
+/// Headers that belong to one connection and are never forwarded
+/// (RFC 9110 section 7.6.1), besides those the `Connection` header names.
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "proxy-connection",
+    "keep-alive",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "proxy-authenticate",
+];
+
+static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+
+/// Sends requests to the upstream over a pool of kept-alive connections.
+#[derive(Debug)]
+pub(crate) struct Forwarder {
+    client: Client<HttpConnector, Body>,
+    upstream: Upstream,
+    resolver: ClientIpResolver,
+    response_timeout: Duration,
+}
+
+impl Forwarder {
+    pub(crate) fn new(
+        upstream: Upstream,
+        resolver: ClientIpResolver,
+        connect_timeout: Duration,
+        response_timeout: Duration,
+    ) -> Forwarder {
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(connect_timeout));
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build(connector);
+        Forwarder {
+            client,
+            upstream,
+            resolver,
+            response_timeout,
+        }
+    }
+
+    /// The upstream's answer to `req`, or a 502/504 page when there is none.
+    pub(crate) async fn forward(&self, mut req: Request<Body>) -> Response<Body> {
+        let peer = req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        let upgrade = upgrade_protocol(req.headers());
+        let client_upgrade = match upgrade {
+            Some(_) => req.extensions_mut().remove::<OnUpgrade>(),
+            None => None,
+        };
+        let negotiation = req.headers().clone();
+        let uri = match self.upstream.uri_for(req.uri()) {
+            Ok(uri) => uri,
+            Err(message) => return self.failure(false, &message, &negotiation),
+        };
+        *req.uri_mut() = uri;
+        prepare_request_headers(req.headers_mut(), upgrade.as_ref(), peer, &self.resolver);
+
+        let sent = tokio::time::timeout(self.response_timeout, self.client.request(req)).await;
+        let mut res = match sent {
+            Ok(Ok(res)) => res,
+            Ok(Err(error)) => {
+                tracing::warn!(target: "loginguard::proxy", upstream = %self.upstream, %error, "upstream request failed");
+                let message = format!("The application at {} could not be reached.", self.upstream);
+                return self.failure(false, &message, &negotiation);
+            }
+            Err(_) => {
+                tracing::warn!(target: "loginguard::proxy", upstream = %self.upstream, timeout = ?self.response_timeout, "upstream timed out");
+                let message = format!(
+                    "The application at {} did not answer within {}.",
+                    self.upstream,
+                    humantime::format_duration(self.response_timeout)
+                );
+                return self.failure(true, &message, &negotiation);
+            }
+        };
+        let switching = res.status() == http::StatusCode::SWITCHING_PROTOCOLS;
+        if switching {
+            if let (Some(client_side), Some(upstream_side)) =
+                (client_upgrade, res.extensions_mut().remove::<OnUpgrade>())
+            {
+                tokio::spawn(splice(client_side, upstream_side));
+            }
+        }
+        let upgrade_back = if switching {
+            upgrade_protocol(res.headers())
+        } else {
+            None
+        };
+        strip_hop_by_hop(res.headers_mut());
+        if let Some(protocol) = upgrade_back {
+            res.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+            res.headers_mut().insert(header::UPGRADE, protocol);
+        }
+        res.map(Body::new)
+    }
+
+    fn failure(
+        &self,
+        timed_out: bool,
+        message: &str,
+        request_headers: &HeaderMap,
+    ) -> Response<Body> {
+        loginguard_http::upstream_error(timed_out, message, request_headers).map(Body::from)
+    }
+}
+
+/// Copies bytes both ways between the client's and the upstream's upgraded
+/// connections until either side closes.
+async fn splice(client: OnUpgrade, upstream: OnUpgrade) {
+    let (client, upstream) = match tokio::try_join!(client, upstream) {
+        Ok(pair) => pair,
+        Err(error) => {
+            tracing::debug!(target: "loginguard::proxy", %error, "upgrade failed");
+            return;
+        }
+    };
+    let mut client = TokioIo::new(client);
+    let mut upstream = TokioIo::new(upstream);
+    if let Err(error) = tokio::io::copy_bidirectional(&mut client, &mut upstream).await {
+        tracing::debug!(target: "loginguard::proxy", %error, "upgraded connection ended");
+    }
+}
+
+/// The `Upgrade` protocol of a request or response asking to switch
+/// protocols (`Connection: upgrade` and an `Upgrade` header).
+fn upgrade_protocol(headers: &HeaderMap) -> Option<HeaderValue> {
+    let wants = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|token| token.trim().eq_ignore_ascii_case("upgrade"));
+    wants
+        .then(|| headers.get(header::UPGRADE).cloned())
+        .flatten()
+}
+
+/// Removes the hop-by-hop headers and those the `Connection` header names.
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|token| HeaderName::from_bytes(token.trim().as_bytes()).ok())
+        .collect();
+    for name in named {
+        headers.remove(name);
+    }
+    for name in HOP_BY_HOP {
+        headers.remove(name);
+    }
+}
+
+/// The request headers the upstream gets: hop-by-hop ones removed (an
+/// upgrade's own kept), and `X-Forwarded-For`, `-Proto` and `-Host` set,
+/// appended to a trusted proxy's values, replacing an untrusted client's.
+fn prepare_request_headers(
+    headers: &mut HeaderMap,
+    upgrade: Option<&HeaderValue>,
+    peer: Option<IpAddr>,
+    resolver: &ClientIpResolver,
+) {
+    strip_hop_by_hop(headers);
+    if let Some(protocol) = upgrade {
+        headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        headers.insert(header::UPGRADE, protocol.clone());
+    }
+    let trusted = peer.is_some_and(|ip| resolver.is_trusted(ip));
+    let earlier: Vec<String> = if trusted {
+        headers
+            .get_all(&X_FORWARDED_FOR)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    headers.remove(&X_FORWARDED_FOR);
+    let mut chain = earlier;
+    if let Some(ip) = peer {
+        chain.push(loginguard_core::client_ip::canonical_ip(ip).to_string());
+    }
+    if let Ok(value) = HeaderValue::from_str(&chain.join(", ")) {
+        if !chain.is_empty() {
+            headers.insert(&X_FORWARDED_FOR, value);
+        }
+    }
+    if !trusted || !headers.contains_key(&X_FORWARDED_PROTO) {
+        headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+    }
+    if !trusted || !headers.contains_key(&X_FORWARDED_HOST) {
+        match headers.get(header::HOST).cloned() {
+            Some(host) => {
+                headers.insert(&X_FORWARDED_HOST, host);
+            }
+            None => {
+                headers.remove(&X_FORWARDED_HOST);
+            }
+        }
+    }
+}
+
+/// The forwarding step as a cloneable tower service, for the login layer
+/// to wrap.
+#[derive(Debug, Clone)]
+pub(crate) struct Forward(pub(crate) Arc<Forwarder>);
+
+impl tower::Service<Request<Body>> for Forward {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        let forwarder = self.0.clone();
+        Box::pin(async move { Ok(forwarder.forward(req).await) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    fn resolver() -> ClientIpResolver {
+        ClientIpResolver::new(vec!["10.0.0.0/8".parse().unwrap()], "x-forwarded-for")
+    }
+
+    #[test]
+    fn hop_by_hop_headers_are_dropped_and_end_to_end_ones_kept() {
+        let mut h = headers(&[
+            ("connection", "keep-alive, x-private"),
+            ("keep-alive", "timeout=5"),
+            ("x-private", "1"),
+            ("te", "trailers"),
+            ("transfer-encoding", "chunked"),
+            ("cookie", "a=b"),
+            ("host", "app.example"),
+        ]);
+        prepare_request_headers(
+            &mut h,
+            None,
+            Some("192.0.2.1".parse().unwrap()),
+            &resolver(),
+        );
+        for gone in [
+            "connection",
+            "keep-alive",
+            "x-private",
+            "te",
+            "transfer-encoding",
+        ] {
+            assert!(!h.contains_key(gone), "{gone}");
+        }
+        assert_eq!(h["cookie"], "a=b");
+        assert_eq!(h["host"], "app.example");
+    }
+
+    #[test]
+    fn an_untrusted_clients_forwarding_headers_are_replaced() {
+        let mut h = headers(&[
+            ("x-forwarded-for", "6.6.6.6"),
+            ("x-forwarded-proto", "https"),
+            ("x-forwarded-host", "evil.example"),
+            ("host", "app.example"),
+        ]);
+        prepare_request_headers(
+            &mut h,
+            None,
+            Some("192.0.2.1".parse().unwrap()),
+            &resolver(),
+        );
+        assert_eq!(h["x-forwarded-for"], "192.0.2.1");
+        assert_eq!(h["x-forwarded-proto"], "http");
+        assert_eq!(h["x-forwarded-host"], "app.example");
+    }
+
+    #[test]
+    fn a_trusted_proxys_values_are_appended_to() {
+        let mut h = headers(&[
+            ("x-forwarded-for", "198.51.100.7"),
+            ("x-forwarded-for", "10.1.1.1"),
+            ("x-forwarded-proto", "https"),
+            ("x-forwarded-host", "www.example"),
+            ("host", "app.internal"),
+        ]);
+        prepare_request_headers(
+            &mut h,
+            None,
+            Some("::ffff:10.0.0.1".parse().unwrap()),
+            &resolver(),
+        );
+        assert_eq!(h["x-forwarded-for"], "198.51.100.7, 10.1.1.1, 10.0.0.1");
+        assert_eq!(h["x-forwarded-proto"], "https");
+        assert_eq!(h["x-forwarded-host"], "www.example");
+    }
+
+    #[test]
+    fn an_upgrade_keeps_its_own_headers() {
+        let mut h = headers(&[("connection", "Upgrade"), ("upgrade", "websocket")]);
+        let protocol = upgrade_protocol(&h);
+        assert_eq!(
+            protocol.as_ref().map(|v| v.as_bytes()),
+            Some(&b"websocket"[..])
+        );
+        prepare_request_headers(&mut h, protocol.as_ref(), None, &resolver());
+        assert_eq!(h["connection"], "upgrade");
+        assert_eq!(h["upgrade"], "websocket");
+        assert!(upgrade_protocol(&headers(&[("upgrade", "websocket")])).is_none());
+    }
+}

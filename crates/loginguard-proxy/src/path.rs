@@ -1,0 +1,72 @@
+//! Login paths as the upstream app will route them: one normal form per
+//! path, so that `/Accounts//%6Cogin/` is guarded like `/accounts/login/`.
+
+/// The form a request path is compared in: percent-decoded once (as a
+/// WSGI, Rack or PHP server decodes it), `\` read as `/`, `;` parameters
+/// dropped, empty and `.` segments removed, `..` resolved, no trailing
+/// `/`, lower case. Two paths an app might route to the same view get the
+/// same form; over-matching only guards more, never less.
+///
+/// ```
+/// use loginguard_proxy::normal_path;
+///
+/// assert_eq!(normal_path("/accounts/login/"), "/accounts/login");
+/// assert_eq!(normal_path("/Accounts//%6Cogin/./"), "/accounts/login");
+/// assert_eq!(normal_path("/static/../accounts/login;jsessionid=1"), "/accounts/login");
+/// ```
+pub fn normal_path(path: &str) -> String {
+    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+    let mut segments: Vec<String> = Vec::new();
+    for segment in decoded.split(['/', '\\']) {
+        let segment = segment.split(';').next().unwrap_or_default();
+        match segment {
+            "" | "." => {}
+            ".." => {
+                segments.pop();
+            }
+            s => segments.push(s.to_lowercase()),
+        }
+    }
+    let mut out = String::with_capacity(path.len() + 1);
+    for s in &segments {
+        out.push('/');
+        out.push_str(s);
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normal_path;
+
+    #[test]
+    fn variants_an_app_routes_alike_match() {
+        let login = normal_path("/accounts/login/");
+        for variant in [
+            "/accounts/login",
+            "/accounts/login/",
+            "//accounts///login",
+            "/ACCOUNTS/Login/",
+            "/accounts/%6c%6F%67in/",
+            "/accounts/./login/",
+            "/x/../accounts/login",
+            "\\accounts\\login",
+            "/accounts/login;a=b",
+        ] {
+            assert_eq!(normal_path(variant), login, "{variant}");
+        }
+    }
+
+    #[test]
+    fn other_paths_do_not_match() {
+        let login = normal_path("/accounts/login/");
+        for other in ["/accounts/logout/", "/accounts/login/x", "/", "/accounts"] {
+            assert_ne!(normal_path(other), login, "{other}");
+        }
+        assert_eq!(normal_path(""), "/");
+        assert_eq!(normal_path("/%ff%fe"), "/\u{fffd}\u{fffd}");
+    }
+}
