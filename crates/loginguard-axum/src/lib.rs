@@ -121,6 +121,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 mod body;
+mod drain;
 mod handle;
 mod ip;
 mod layer;

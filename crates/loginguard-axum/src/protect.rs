@@ -86,6 +86,7 @@ where
     // the body, so a locked-out client costs no body read at all.
     let ticket = match settings.guard.begin(attempt).await {
         Ok(Decision::Refused(lockout)) => {
+            crate::drain::drain(body, settings.guard.policy().body_limit).await;
             return Ok(refused(&settings, &lockout, &parts.headers));
         }
         Ok(Decision::Proceed(ticket)) => ticket,
