@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use axum::body::Body;
+use futures_util::FutureExt;
 use http_body::Body as _;
 use http_body_util::BodyExt;
 
@@ -23,8 +24,19 @@ pub(crate) async fn drain(body: Body, limit: usize) {
     if !small {
         return;
     }
+    let mut body = body;
+    // Usually the whole body came with the head: read it without a timer.
+    loop {
+        if body.is_end_stream() {
+            return;
+        }
+        match body.frame().now_or_never() {
+            Some(Some(Ok(_))) => continue,
+            Some(None | Some(Err(_))) => return,
+            None => break,
+        }
+    }
     let _ = tokio::time::timeout(DRAIN_TIMEOUT, async move {
-        let mut body = body;
         while let Some(frame) = body.frame().await {
             if frame.is_err() {
                 return;
