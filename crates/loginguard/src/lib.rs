@@ -9,7 +9,9 @@
 //! - `sqlite` (default): [`sqlite::SqliteStore`], the embedded store;
 //! - `axum` (default): [`axum::LoginGuardLayer`], the tower/axum layer that
 //!   guards login routes;
-//! - `http` (with `axum`): [`http::OutcomeRules`] and the lockout response
+//! - `actix`: [`actix::LoginGuard`], the actix-web middleware that guards
+//!   login routes;
+//! - `http` (with `axum` or `actix`): [`http::OutcomeRules`] and the lockout response
 //!   as `http` types, the pieces any other HTTP integration builds on;
 //! - [`open_store`]: the store named by [`Config::store`], as the
 //!   `loginguard` command and the demo open it.
@@ -59,6 +61,12 @@ pub use loginguard_redis as redis;
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 #[doc(inline)]
 pub use loginguard_axum as axum;
+
+/// The actix-web middleware (feature `actix`).
+#[cfg(feature = "actix")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
+#[doc(inline)]
+pub use loginguard_actix as actix;
 
 /// The framework-neutral HTTP pieces: outcome rules, username field,
 /// lockout response (feature `http`).
