@@ -11,7 +11,7 @@ use actix_web::dev::Payload;
 use actix_web::error::PayloadError;
 use actix_web::http::header::HeaderMap;
 use bytes::{Bytes, BytesMut};
-use futures_util::{Stream, StreamExt};
+use futures_util::{FutureExt, Stream, StreamExt};
 use loginguard_http::BodyError;
 
 type BoxError = Box<dyn std::error::Error>;
@@ -47,6 +47,52 @@ pub(crate) async fn read_capped(
         buf.extend_from_slice(&chunk);
     }
     Ok(buf.freeze())
+}
+
+/// Takes the part of the request body that has already arrived, without
+/// waiting for more, before a refusal that did not need the body.
+///
+/// actix-web closes a keep-alive connection when a response goes out
+/// before its request body was read. The server hands the body over only
+/// after the request's first poll, so this yields once, then reads what is
+/// there (at most `limit` bytes); a body still on its way is not waited
+/// for, and that connection is closed as actix-web does.
+pub(crate) async fn drain_arrived(headers: &HeaderMap, payload: &mut Payload, limit: usize) {
+    let declared = headers
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let has_body = match declared {
+        Some(n) => n > 0 && n <= limit as u64,
+        None => headers.contains_key("transfer-encoding"),
+    };
+    if !has_body {
+        return;
+    }
+    YieldOnce(false).await;
+    let mut read = 0;
+    while read <= limit {
+        match payload.next().now_or_never() {
+            Some(Some(Ok(chunk))) => read += chunk.len(),
+            _ => return,
+        }
+    }
+}
+
+/// Pending once, then ready: lets the server feed the request body.
+struct YieldOnce(bool);
+
+impl std::future::Future for YieldOnce {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            return Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
 }
 
 /// A payload yielding `bytes`, for the handler after the username was read.

@@ -81,7 +81,10 @@ async fn with_ip_only_criteria_a_locked_client_is_refused_without_reading_its_bo
     for _ in 0..3 {
         test::call_service(&app, form("username=a").to_request()).await;
     }
-    let req = form("").to_request();
+    // A body announced but never sent: waiting for it would hang.
+    let req = form("")
+        .insert_header(("content-length", "29"))
+        .to_request();
     let endless: Pin<Box<dyn futures_util::Stream<Item = _>>> =
         Box::pin(futures_util::stream::pending());
     let (req, _) = req.replace_payload(Payload::Stream { payload: endless });

@@ -7,7 +7,7 @@ use std::time::Duration;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
-use actix_web::{test, App, HttpServer};
+use actix_web::{test, web, App, HttpServer};
 use example_actix::{configure, Users};
 use loginguard::{Criterion, Field, Guard, MemoryStore, Policy};
 
@@ -289,4 +289,76 @@ async fn sixty_four_parallel_wrong_passwords_get_at_most_the_limit_checked() {
     );
     let refused = got.iter().filter(|s| **s == 429).count();
     assert!(refused >= 64 - limit, "{refused} refused");
+}
+
+/// Sends `n` requests one after another on one connection; the statuses,
+/// and whether the server said it would close the connection.
+fn on_one_connection(addr: SocketAddr, body: &str, n: usize) -> Vec<(u16, bool)> {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    let mut out = Vec::new();
+    for _ in 0..n {
+        write!(
+            writer,
+            "POST /login HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-www-form-urlencoded\r\n\
+             content-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut status_line = String::new();
+        if reader.read_line(&mut status_line).unwrap() == 0 {
+            break;
+        }
+        let status: u16 = status_line.split(' ').nth(1).unwrap().parse().unwrap();
+        let (mut length, mut close) = (0, false);
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            let line = line.trim_end().to_ascii_lowercase();
+            if line.is_empty() {
+                break;
+            }
+            if let Some(v) = line.strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap();
+            }
+            close |= line == "connection: close";
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).unwrap();
+        out.push((status, close));
+    }
+    out
+}
+
+#[actix_web::test]
+async fn a_locked_out_client_keeps_its_connection() {
+    let g = guard(Policy::default());
+    let users = users();
+    let server = HttpServer::new(move || App::new().configure(configure(g.clone(), users.clone())))
+        .workers(1)
+        .bind("127.0.0.1:0")
+        .unwrap();
+    let addr = server.addrs()[0];
+    let server = server.run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    let got = web::block(move || on_one_connection(addr, "username=alice&password=x", 5))
+        .await
+        .unwrap();
+    handle.stop(true).await;
+    assert_eq!(
+        got,
+        [
+            (200, false),
+            (200, false),
+            (429, false),
+            (429, false),
+            (429, false)
+        ]
+    );
 }
