@@ -107,7 +107,7 @@ impl FromRequest for LoginGuardHandle {
             return ready(Err(MissingGuard));
         };
         let guard = data.clone().into_inner();
-        let resolver = ClientIpResolver::new(guard.policy().trusted_proxies.clone());
+        let resolver = ClientIpResolver::from_policy(guard.policy());
         ready(Ok(LoginGuardHandle {
             attempt: attempt_of(req, &resolver),
             negotiation: edge::negotiation_headers(req.headers()),

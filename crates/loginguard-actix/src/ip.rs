@@ -1,23 +1,33 @@
-//! From an actix request to the engine's [`Attempt`]: client IP (socket
-//! peer, walked back through trusted forwarding headers), user agent,
-//! method and path.
+//! From an actix request to the engine's [`Attempt`]: the socket peer, then
+//! the shared client-IP and user-agent rules of [`loginguard_http`] over
+//! actix-web's header map.
 
-use std::borrow::Cow;
-
+use actix_web::http::header::HeaderMap;
 use actix_web::HttpRequest;
-use loginguard_core::client_ip::{ClientIpResolver, ForwardingHeaders};
-use loginguard_core::Attempt;
+use loginguard_core::{Attempt, ClientIpResolver};
+use loginguard_http::HeaderLookup;
 
-/// Longest user agent kept, in characters (as the axum layer keeps).
-const MAX_USER_AGENT_CHARS: usize = 256;
+/// actix-web's header map (`http` 0.2 types) as the shared rules read it.
+struct ActixHeaders<'a>(&'a HeaderMap);
 
-/// The [`Attempt`] of a request, without its username.
+impl HeaderLookup for ActixHeaders<'_> {
+    fn values(&self, name: &str) -> Vec<&[u8]> {
+        self.0.get_all(name).map(|v| v.as_bytes()).collect()
+    }
+
+    fn first(&self, name: &str) -> Option<&[u8]> {
+        self.0.get(name).map(|v| v.as_bytes())
+    }
+}
+
+/// The [`Attempt`] of a request, without its username, as
+/// [`loginguard_http::attempt_of`] builds it: method, path, client IP and
+/// user agent.
 ///
-/// The peer is [`HttpRequest::peer_addr`]; `Forwarded`, `X-Forwarded-For`
-/// and `X-Real-IP` are believed only when that peer is one of `resolver`'s
-/// trusted proxies. Without a peer (a test request without
-/// `TestRequest::peer_addr`) the IP is unknown and IP criteria are not
-/// counted.
+/// The peer is [`HttpRequest::peer_addr`]; the `client_ip_header` is
+/// believed only when that peer is one of `resolver`'s trusted proxies.
+/// Without a peer (a test request without `TestRequest::peer_addr`) the IP
+/// is unknown and IP criteria are not counted.
 ///
 /// ```
 /// use actix_web::test::TestRequest;
@@ -30,39 +40,13 @@ const MAX_USER_AGENT_CHARS: usize = 256;
 /// assert_eq!(attempt.path, "/login");
 /// ```
 pub fn attempt_of(req: &HttpRequest, resolver: &ClientIpResolver) -> Attempt {
-    let headers = req.headers();
-    let mut attempt = Attempt::new(req.method().as_str(), req.path());
-    if let Some(peer) = req.peer_addr().map(|a| a.ip()) {
-        let ip = if resolver.is_trusted(peer) {
-            let values = |name: &str| -> Vec<Cow<'_, str>> {
-                headers
-                    .get_all(name)
-                    // Lossy: garbage on the left must not hide the proxy's
-                    // entries on the right.
-                    .map(|v| String::from_utf8_lossy(v.as_bytes()))
-                    .collect()
-            };
-            let (fwd, xff, xri) = (
-                values("forwarded"),
-                values("x-forwarded-for"),
-                values("x-real-ip"),
-            );
-            let forwarding = ForwardingHeaders {
-                forwarded: fwd.iter().map(AsRef::as_ref).collect(),
-                x_forwarded_for: xff.iter().map(AsRef::as_ref).collect(),
-                x_real_ip: xri.iter().map(AsRef::as_ref).collect(),
-            };
-            resolver.resolve(peer, &forwarding)
-        } else {
-            peer
-        };
-        attempt = attempt.ip(ip);
-    }
-    if let Some(ua) = headers.get("user-agent") {
-        let text = String::from_utf8_lossy(ua.as_bytes());
-        attempt = attempt.user_agent(text.chars().take(MAX_USER_AGENT_CHARS).collect::<String>());
-    }
-    attempt
+    loginguard_http::attempt_of(
+        req.method().as_str(),
+        req.path(),
+        req.peer_addr().map(|a| a.ip()),
+        &ActixHeaders(req.headers()),
+        resolver,
+    )
 }
 
 #[cfg(test)]
@@ -72,7 +56,7 @@ mod tests {
     use super::*;
 
     fn trusting(net: &str) -> ClientIpResolver {
-        ClientIpResolver::new(vec![net.parse().unwrap()])
+        ClientIpResolver::new(vec![net.parse().unwrap()], "x-forwarded-for")
     }
 
     fn ip(peer: &str, xff: &[u8], resolver: &ClientIpResolver) -> Option<std::net::IpAddr> {
@@ -105,5 +89,18 @@ mod tests {
             .insert_header(("x-forwarded-for", "1.1.1.1"))
             .to_http_request();
         assert_eq!(attempt_of(&req, &trusting("0.0.0.0/0")).ip, None);
+    }
+
+    #[test]
+    fn the_user_agent_is_cut_as_everywhere() {
+        let long = "a".repeat(10_000);
+        let req = TestRequest::post()
+            .insert_header(("user-agent", long))
+            .to_http_request();
+        let ua = attempt_of(&req, &ClientIpResolver::default()).user_agent;
+        assert_eq!(
+            ua.map(|u| u.len()),
+            Some(loginguard_http::MAX_USER_AGENT_CHARS)
+        );
     }
 }

@@ -83,7 +83,7 @@ impl LoginGuard {
         let guard = guard.into();
         let policy = guard.policy();
         let settings = Settings {
-            resolver: ClientIpResolver::new(policy.trusted_proxies.clone()),
+            resolver: ClientIpResolver::from_policy(policy),
             pages: LockoutPages::new(policy),
             rules: OutcomeRules::from_policy(policy),
             body_first: guard.needs_username(),
