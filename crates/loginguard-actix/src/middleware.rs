@@ -7,19 +7,21 @@ use std::sync::Arc;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
-use actix_web::{Error, HttpRequest};
-use loginguard_core::{ClientIpResolver, Guard};
+use actix_web::{Error, HttpRequest, HttpResponse};
+use loginguard_core::{ClientIpResolver, Guard, Lockout};
 use loginguard_http::{LockoutPages, OutcomeRules};
 
 use crate::service::LoginGuardMiddleware;
 
 pub(crate) type UsernameFn = Arc<dyn Fn(&HttpRequest, &[u8]) -> Option<String> + Send + Sync>;
+pub(crate) type ResponderFn = Arc<dyn Fn(&Lockout, &HttpRequest) -> HttpResponse + Send + Sync>;
 
 /// Everything a [`LoginGuardMiddleware`] needs, shared by every worker.
 pub(crate) struct Settings {
     pub(crate) guard: Arc<Guard>,
     pub(crate) resolver: ClientIpResolver,
     pub(crate) username: Option<UsernameFn>,
+    pub(crate) responder: Option<ResponderFn>,
     pub(crate) rules: OutcomeRules,
     pub(crate) guard_safe_methods: bool,
     pub(crate) pages: LockoutPages,
@@ -33,6 +35,7 @@ impl fmt::Debug for Settings {
         f.debug_struct("Settings")
             .field("scope", &self.guard.policy().scope)
             .field("username_closure", &self.username.is_some())
+            .field("lockout_closure", &self.responder.is_some())
             .field("rules", &self.rules)
             .field("guard_safe_methods", &self.guard_safe_methods)
             .field("body_first", &self.body_first)
@@ -88,6 +91,7 @@ impl LoginGuard {
             rules: OutcomeRules::from_policy(policy),
             body_first: guard.needs_username(),
             username: None,
+            responder: None,
             guard_safe_methods: false,
             guard,
         };
@@ -105,6 +109,7 @@ impl LoginGuard {
                     guard: s.guard.clone(),
                     resolver: s.resolver.clone(),
                     username: s.username.clone(),
+                    responder: s.responder.clone(),
                     rules: s.rules.clone(),
                     guard_safe_methods: s.guard_safe_methods,
                     pages: s.pages.clone(),
@@ -133,6 +138,16 @@ impl LoginGuard {
         f: impl Fn(&HttpRequest, &[u8]) -> Option<String> + Send + Sync + 'static,
     ) -> Self {
         self.edit(|s| s.username = Some(Arc::new(f)))
+    }
+
+    /// Builds the lockout response with `f` (the refusal and the request)
+    /// instead of the shared one (429, `Retry-After`, HTML or JSON).
+    /// ⚠️ Answer unknown and existing users alike.
+    pub fn lockout_response_with(
+        self,
+        f: impl Fn(&Lockout, &HttpRequest) -> HttpResponse + Send + Sync + 'static,
+    ) -> Self {
+        self.edit(|s| s.responder = Some(Arc::new(f)))
     }
 
     /// Also guards `GET`, `HEAD`, `OPTIONS` and `TRACE` requests (default

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
-use actix_web::{Error, HttpMessage, HttpResponse};
+use actix_web::{Error, HttpMessage, HttpRequest, HttpResponse};
 use futures_util::future::LocalBoxFuture;
 use loginguard_core::{Attempt, Decision, Lockout, Ticket, Verdict};
 use loginguard_http::{body_kind, read_field, BodyError, BodyKind, Outcome};
@@ -119,14 +119,15 @@ where
             Ok(None) => attempt,
             Err(e) => {
                 let counted = Counted::NotYet(attempt);
-                let res = count_bad_input(&settings, counted, &negotiation, &e).await;
+                let res =
+                    count_bad_input(&settings, counted, &negotiation, req.request(), &e).await;
                 return Ok(req.into_response(res).map_into_right_body());
             }
         };
         match guard.begin(attempt).await {
             Ok(Decision::Proceed(ticket)) => ticket,
             Ok(Decision::Refused(lockout)) => {
-                let res = refused(&settings, &lockout, &negotiation);
+                let res = refused(&settings, &lockout, &negotiation, req.request());
                 return Ok(req.into_response(res).map_into_right_body());
             }
             Err(e) => {
@@ -140,7 +141,7 @@ where
         let mut ticket = match guard.begin(attempt).await {
             Ok(Decision::Proceed(ticket)) => ticket,
             Ok(Decision::Refused(lockout)) => {
-                let res = refused(&settings, &lockout, &negotiation);
+                let res = refused(&settings, &lockout, &negotiation, req.request());
                 // Keeps the connection open for the client's next request.
                 let mut payload = req.take_payload();
                 let limit = guard.policy().body_limit;
@@ -157,7 +158,8 @@ where
             Ok(None) => {}
             Err(e) => {
                 let counted = Counted::Judged(ticket);
-                let res = count_bad_input(&settings, counted, &negotiation, &e).await;
+                let res =
+                    count_bad_input(&settings, counted, &negotiation, req.request(), &e).await;
                 return Ok(req.into_response(res).map_into_right_body());
             }
         }
@@ -204,7 +206,7 @@ where
             span.record("outcome", "failure");
             if let Verdict::LockedOut(lockout) = guard.failure(ticket).await {
                 span.record("outcome", "locked_out");
-                let lockout = refuse(settings, &lockout, negotiation);
+                let lockout = refuse(settings, &lockout, negotiation, res.request());
                 let (req, _) = res.into_parts();
                 return Ok(ServiceResponse::new(req, lockout.map_into_right_body()));
             }
@@ -253,6 +255,7 @@ async fn count_bad_input(
     settings: &Settings,
     attempt: Counted,
     negotiation: &http::HeaderMap,
+    req: &HttpRequest,
     error: &BodyError,
 ) -> HttpResponse<BoxBody> {
     let span = Span::current();
@@ -262,14 +265,14 @@ async fn count_bad_input(
         Counted::Judged(ticket) => ticket,
         Counted::NotYet(attempt) => match guard.begin(attempt).await {
             Ok(Decision::Proceed(ticket)) => ticket,
-            Ok(Decision::Refused(lockout)) => return refused(settings, &lockout, negotiation),
+            Ok(Decision::Refused(lockout)) => return refused(settings, &lockout, negotiation, req),
             Err(_) => return edge::bad_input(error, negotiation),
         },
     };
     match guard.failure(ticket).await {
         Verdict::LockedOut(lockout) => {
             span.record("outcome", "locked_out");
-            refuse(settings, &lockout, negotiation)
+            refuse(settings, &lockout, negotiation, req)
         }
         _ => edge::bad_input(error, negotiation),
     }
@@ -280,18 +283,24 @@ fn refused(
     settings: &Settings,
     lockout: &Lockout,
     negotiation: &http::HeaderMap,
+    req: &HttpRequest,
 ) -> HttpResponse<BoxBody> {
     Span::current().record("decision", "refused");
     tracing::debug!(target: "loginguard", reason = ?lockout.reason, "attempt refused");
-    refuse(settings, lockout, negotiation)
+    refuse(settings, lockout, negotiation, req)
 }
 
-/// The lockout response, from the pages rendered once.
+/// The lockout response: the closure's, or the shared one from the pages
+/// rendered once.
 fn refuse(
     settings: &Settings,
     lockout: &Lockout,
     negotiation: &http::HeaderMap,
+    req: &HttpRequest,
 ) -> HttpResponse<BoxBody> {
+    if let Some(f) = &settings.responder {
+        return f(lockout, req);
+    }
     let res = settings
         .pages
         .respond(settings.guard.policy(), lockout, negotiation);

@@ -243,3 +243,84 @@ async fn a_username_closure_reads_a_header() {
     }
     assert_eq!(statuses, [401, 429, 429, 401]);
 }
+
+#[actix_web::test]
+async fn a_custom_lockout_response_is_used() {
+    let policy = Policy::builder().failure_limit(1).build().unwrap();
+    let m = mw(policy).lockout_response_with(|_, req| {
+        HttpResponse::Forbidden().body(format!("nope: {}", req.path()))
+    });
+    let app = app(m, Arc::default(), StatusCode::UNAUTHORIZED).await;
+    for _ in 0..2 {
+        let res = test::call_service(&app, form("username=a").to_request()).await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        assert_eq!(test::read_body(res).await, "nope: /login");
+    }
+}
+
+/// A store that cannot answer.
+#[derive(Debug)]
+struct DownStore;
+
+#[async_trait::async_trait]
+impl loginguard_core::Store for DownStore {
+    async fn begin_attempt(
+        &self,
+        _: &loginguard_core::Key,
+        _: &loginguard_core::record::Limits,
+        _: std::time::SystemTime,
+    ) -> Result<loginguard_core::record::KeyVerdict, loginguard_core::StoreError> {
+        Err(loginguard_core::StoreError::Config("down".into()))
+    }
+    async fn release(
+        &self,
+        _: &loginguard_core::Key,
+        _: &loginguard_core::record::Release,
+        _: &loginguard_core::record::Limits,
+        _: std::time::SystemTime,
+    ) -> Result<(), loginguard_core::StoreError> {
+        Err(loginguard_core::StoreError::Config("down".into()))
+    }
+    async fn reset(
+        &self,
+        _: &loginguard_core::KeyFilter,
+    ) -> Result<u64, loginguard_core::StoreError> {
+        Err(loginguard_core::StoreError::Config("down".into()))
+    }
+    async fn list(
+        &self,
+        _: &loginguard_core::ListQuery,
+        _: std::time::SystemTime,
+    ) -> Result<Vec<loginguard_core::KeyStatus>, loginguard_core::StoreError> {
+        Err(loginguard_core::StoreError::Config("down".into()))
+    }
+    async fn purge_expired(
+        &self,
+        _: std::time::SystemTime,
+    ) -> Result<u64, loginguard_core::StoreError> {
+        Err(loginguard_core::StoreError::Config("down".into()))
+    }
+    async fn health(&self) -> Result<loginguard_core::StoreHealth, loginguard_core::StoreError> {
+        Err(loginguard_core::StoreError::Config("down".into()))
+    }
+}
+
+#[actix_web::test]
+async fn a_store_fault_denies_with_503_or_allows_by_policy() {
+    use loginguard_core::OnStoreError;
+    for (on_error, expected, handler_calls) in [
+        (OnStoreError::Deny, StatusCode::SERVICE_UNAVAILABLE, 0),
+        (OnStoreError::Allow, StatusCode::UNAUTHORIZED, 1),
+    ] {
+        let policy = Policy::builder().on_store_error(on_error).build().unwrap();
+        let calls = Arc::new(AtomicUsize::new(0));
+        let m = LoginGuard::new(Guard::new(policy, Arc::new(DownStore)));
+        let app = app(m, calls.clone(), StatusCode::UNAUTHORIZED).await;
+        let res = test::call_service(&app, form("username=a").to_request()).await;
+        assert_eq!(res.status(), expected);
+        if expected == StatusCode::SERVICE_UNAVAILABLE {
+            assert_eq!(res.headers().get("retry-after").unwrap(), "5");
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), handler_calls);
+    }
+}
