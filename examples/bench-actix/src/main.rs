@@ -9,6 +9,12 @@
 //! | --- | --- |
 //! | `POST /login` | guarded by the middleware, lockout by IP; the handler always answers 401 |
 //! | `POST /static-429` | the same bytes as the lockout page, static, no middleware |
+//! | `POST /static-429-read-body` | the same, after reading the request body |
+//!
+//! actix-web closes a keep-alive connection when a response goes out
+//! before the request body was read, so `/static-429` costs its clients a
+//! new connection per request; `/static-429-read-body` keeps it, as the
+//! middleware's refusals do.
 
 use std::sync::Arc;
 
@@ -52,6 +58,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     .route(web::post().to(HttpResponse::Unauthorized)),
             )
             .route("/static-429", web::post().to(static_429))
+            .route(
+                "/static-429-read-body",
+                web::post().to(|body: web::Bytes| async move {
+                    drop(body);
+                    static_429().await
+                }),
+            )
             .route("/", web::get().to(HttpResponse::Ok))
     })
     .bind(&addr)?;
