@@ -9,10 +9,11 @@
 //! - `sqlite` (default): [`sqlite::SqliteStore`], the embedded store;
 //! - `axum` (default): [`axum::LoginGuardLayer`], the tower/axum layer that
 //!   guards login routes;
-//! - `actix`: [`actix::LoginGuard`], the actix-web middleware that guards
+//! - `actix`: `actix::LoginGuard`, the actix-web middleware that guards
 //!   login routes;
-//! - `http` (with `axum` or `actix`): [`http::OutcomeRules`] and the lockout response
-//!   as `http` types, the pieces any other HTTP integration builds on;
+//! - `http` (with `axum` or `actix`): [`http::OutcomeRules`] and the
+//!   lockout response as `http` types, the pieces any other HTTP
+//!   integration builds on;
 //! - [`open_store`]: the store named by [`Config::store`], as the
 //!   `loginguard` command and the demo open it.
 //!
