@@ -5,13 +5,14 @@
 use std::collections::VecDeque;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::dev::Payload;
 use actix_web::error::PayloadError;
 use actix_web::http::header::HeaderMap;
 use bytes::{Bytes, BytesMut};
-use futures_util::{FutureExt, Stream, StreamExt};
+use futures_util::{Stream, StreamExt};
 use loginguard_http::BodyError;
 
 type BoxError = Box<dyn std::error::Error>;
@@ -49,50 +50,34 @@ pub(crate) async fn read_capped(
     Ok(buf.freeze())
 }
 
-/// Takes the part of the request body that has already arrived, without
-/// waiting for more, before a refusal that did not need the body.
-///
-/// actix-web closes a keep-alive connection when a response goes out
-/// before its request body was read. The server hands the body over only
-/// after the request's first poll, so this yields once, then reads what is
-/// there (at most `limit` bytes); a body still on its way is not waited
-/// for, and that connection is closed as actix-web does.
-pub(crate) async fn drain_arrived(headers: &HeaderMap, payload: &mut Payload, limit: usize) {
+/// Longest a refused request's body is waited for (as the axum layer waits).
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Reads and discards the body of a request refused before its body was
+/// read, when it declares at most `limit` bytes (`Content-Length`) and
+/// arrives within [`DRAIN_TIMEOUT`]: actix-web closes a keep-alive
+/// connection when a response goes out before its request body was read,
+/// and every refused client would pay a new TCP handshake per try. A
+/// larger, chunked or slower body is dropped unread and the connection
+/// closes after the response.
+pub(crate) async fn drain(headers: &HeaderMap, payload: &mut Payload, limit: usize) {
     let declared = headers
         .get("content-length")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    let has_body = match declared {
-        Some(n) => n > 0 && n <= limit as u64,
-        None => headers.contains_key("transfer-encoding"),
-    };
-    if !has_body {
+    if !declared.is_some_and(|n| n > 0 && n <= limit as u64) {
         return;
     }
-    YieldOnce(false).await;
-    let mut read = 0;
-    while read <= limit {
-        match payload.next().now_or_never() {
-            Some(Some(Ok(chunk))) => read += chunk.len(),
-            _ => return,
+    let _ = actix_web::rt::time::timeout(DRAIN_TIMEOUT, async {
+        let mut read = 0;
+        while let Some(Ok(chunk)) = payload.next().await {
+            read += chunk.len();
+            if read > limit {
+                return;
+            }
         }
-    }
-}
-
-/// Pending once, then ready: lets the server feed the request body.
-struct YieldOnce(bool);
-
-impl std::future::Future for YieldOnce {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.0 {
-            return Poll::Ready(());
-        }
-        self.0 = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }
+    })
+    .await;
 }
 
 /// A payload yielding `bytes`, for the handler after the username was read.

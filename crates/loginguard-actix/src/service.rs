@@ -16,7 +16,7 @@ use loginguard_http::{body_kind, read_field, BodyError, BodyKind, Outcome};
 use tracing::field::{display, Empty};
 use tracing::{Instrument, Span};
 
-use crate::body::{drain_arrived, payload_of, read_capped};
+use crate::body::{drain, payload_of, read_capped};
 use crate::edge;
 use crate::ip::attempt_of;
 use crate::middleware::Settings;
@@ -145,7 +145,7 @@ where
                 // Keeps the connection open for the client's next request.
                 let mut payload = req.take_payload();
                 let limit = guard.policy().body_limit;
-                drain_arrived(req.headers(), &mut payload, limit).await;
+                drain(req.headers(), &mut payload, limit).await;
                 return Ok(req.into_response(res).map_into_right_body());
             }
             Err(e) => {

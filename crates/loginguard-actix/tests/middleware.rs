@@ -81,9 +81,12 @@ async fn with_ip_only_criteria_a_locked_client_is_refused_without_reading_its_bo
     for _ in 0..3 {
         test::call_service(&app, form("username=a").to_request()).await;
     }
-    // A body announced but never sent: waiting for it would hang.
-    let req = form("")
-        .insert_header(("content-length", "29"))
+    // A chunked body that never ends: waiting for it would hang.
+    let req = test::TestRequest::post()
+        .uri("/login")
+        .peer_addr(PEER.parse().unwrap())
+        .insert_header(("content-type", "application/x-www-form-urlencoded"))
+        .insert_header(("transfer-encoding", "chunked"))
         .to_request();
     let endless: Pin<Box<dyn futures_util::Stream<Item = _>>> =
         Box::pin(futures_util::stream::pending());
