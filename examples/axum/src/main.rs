@@ -2,7 +2,7 @@
 //! guarded by loginguard.
 //!
 //! ```sh
-//! cargo run -p example-axum-login
+//! cargo run -p example-axum
 //! # three wrong passwords, then even the right one is refused with 429:
 //! for p in a b c wonderland; do
 //!   curl -s -o /dev/null -w '%{http_code}\n' -d "username=alice&password=$p" http://127.0.0.1:3000/login
