@@ -11,6 +11,8 @@
 //!   guards login routes;
 //! - `actix`: `actix::LoginGuard`, the actix-web middleware that guards
 //!   login routes;
+//! - `axum-login`: [`axum_login::LoginGuardBackend`], the backend wrapper
+//!   that guards any axum-login `AuthnBackend`;
 //! - `http` (with `axum` or `actix`): [`http::OutcomeRules`] and the
 //!   lockout response as `http` types, the pieces any other HTTP
 //!   integration builds on;
@@ -68,6 +70,11 @@ pub use loginguard_axum as axum;
 #[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
 #[doc(inline)]
 pub use loginguard_actix as actix;
+/// The axum-login backend wrapper (feature `axum-login`).
+#[cfg(feature = "axum-login")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum-login")))]
+#[doc(inline)]
+pub use loginguard_axum_login as axum_login;
 
 /// The framework-neutral HTTP pieces: outcome rules, username field,
 /// lockout response (feature `http`).
