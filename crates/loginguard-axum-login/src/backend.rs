@@ -8,8 +8,11 @@ use axum_login::{AuthnBackend, AuthzBackend, UserId};
 use loginguard_core::{ClientIpResolver, Decision, Guard, Verdict};
 use loginguard_http::LockoutPages;
 
+use crate::context::LoginContext;
 use crate::credentials::{Guarded, LoginCredentials};
 use crate::error::{BadUsername, LoginGuardError, Refusal};
+
+const NOT_UTF8: &str = "username is not valid UTF-8";
 
 /// Wraps the backend `B` so that its `authenticate` is guarded, as
 /// django-axes' `AxesBackend` guards Django's authentication backends:
@@ -25,6 +28,11 @@ use crate::error::{BadUsername, LoginGuardError, Refusal};
 /// 3. `Ok(None)` is a failure; the one that reaches the limit comes back as
 ///    [`LoginGuardError::LockedOut`] too;
 /// 4. `Err` from `B` gives the attempt back (it was no password check).
+///
+/// A username loginguard cannot use (over `username_max_length`, with
+/// control characters, or holding U+FFFD, which is what axum's `Form`
+/// makes of bytes that are not UTF-8) is refused with
+/// [`LoginGuardError::BadUsername`] before `B` sees it.
 ///
 /// However many requests arrive at once, `B::authenticate` runs at most
 /// `failure_limit` times for a key before it is locked.
@@ -70,6 +78,11 @@ impl<B> LoginGuardBackend<B> {
         }
     }
 
+    fn bad_username<E>(&self, reason: String, context: &LoginContext) -> LoginGuardError<E> {
+        let response = loginguard_http::bad_request(&reason, context.headers());
+        LoginGuardError::BadUsername(BadUsername::new(reason, response))
+    }
+
     /// The inner backend.
     pub fn inner(&self) -> &B {
         &self.inner
@@ -98,21 +111,23 @@ where
             context,
             credentials,
         } = creds;
+        let policy = self.guard.policy();
         let mut attempt = context.attempt(&self.resolver);
         if let Some(name) = credentials.username() {
+            if name.contains(char::REPLACEMENT_CHARACTER) {
+                // What a lossy decoder (axum's `Form`) makes of bytes that
+                // are not UTF-8: refused, as the layer refuses them.
+                return Err(self.bad_username(NOT_UTF8.to_owned(), &context));
+            }
             attempt = attempt.username(name);
         }
-        let policy = self.guard.policy();
         let ticket = match self.guard.begin(attempt).await {
             Ok(Decision::Proceed(ticket)) => ticket,
             Ok(Decision::Refused(lockout)) => {
                 let response = self.pages.respond(policy, &lockout, context.headers());
                 return Err(LoginGuardError::LockedOut(Refusal::new(lockout, response)));
             }
-            Err(e) => {
-                let response = loginguard_http::bad_request(&e.to_string(), context.headers());
-                return Err(LoginGuardError::BadUsername(BadUsername::new(e, response)));
-            }
+            Err(e) => return Err(self.bad_username(e.to_string(), &context)),
         };
         match self.inner.authenticate(credentials).await {
             Ok(Some(user)) => {

@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use loginguard_core::{AttemptError, Lockout};
+use loginguard_core::Lockout;
 
 use crate::backend::LoginGuardBackend;
 
@@ -38,28 +38,28 @@ impl Refusal {
     }
 }
 
-/// An unusable username (over `username_max_length`, control characters):
-/// the reason and the 400 to send.
+/// An unusable username (over `username_max_length`, control characters,
+/// not UTF-8 in the request): the reason and the 400 to send.
 #[derive(Debug)]
 pub struct BadUsername {
-    error: AttemptError,
+    reason: String,
     response: http::Response<Bytes>,
 }
 
 impl BadUsername {
-    pub(crate) fn new(error: AttemptError, response: http::Response<Bytes>) -> BadUsername {
-        BadUsername { error, response }
+    pub(crate) fn new(reason: String, response: http::Response<Bytes>) -> BadUsername {
+        BadUsername { reason, response }
     }
 
-    /// The reason.
-    pub fn error(&self) -> &AttemptError {
-        &self.error
+    /// The reason, e.g. "username is longer than 256 characters".
+    pub fn reason(&self) -> &str {
+        &self.reason
     }
 }
 
 impl fmt::Display for BadUsername {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.error.fmt(f)
+        f.write_str(&self.reason)
     }
 }
 
@@ -74,7 +74,8 @@ pub enum LoginGuardError<E> {
     /// No password was checked, unless this very failure reached the limit.
     #[error("login refused by loginguard ({:?}): answer with the lockout response", .0.lockout.reason)]
     LockedOut(Refusal),
-    /// The username cannot be used: answer 400.
+    /// The username cannot be used: answer 400. The inner backend was not
+    /// called and nothing was counted.
     #[error("unusable username: {0}")]
     BadUsername(BadUsername),
     /// The inner backend failed; the attempt was given back.
