@@ -15,7 +15,7 @@
 use std::net::SocketAddr;
 
 use example_axum_login::{app, Backend};
-use loginguard::{open_store, Config, Guard};
+use loginguard::{open_store_with, Config, Guard, OpenMode};
 use sqlx::SqlitePool;
 
 #[tokio::main]
@@ -25,7 +25,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     backend.set_user("alice", "wonderland").await?;
 
     let config = Config::load(None)?;
-    let guard = Guard::new(config.policy.clone(), open_store(&config).await?);
+    // An example creates its store; an application runs `loginguard migrate`
+    // and opens it with `loginguard::open_store(&config)`.
+    let store = open_store_with(&config, OpenMode::Migrate).await?;
+    store.migrate().await?;
+    let guard = Guard::new(config.policy.clone(), store);
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
     println!("listening on http://{}", listener.local_addr()?);
