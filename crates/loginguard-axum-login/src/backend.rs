@@ -65,10 +65,11 @@ impl<B> fmt::Debug for LoginGuardBackend<B> {
 
 impl<B> LoginGuardBackend<B> {
     /// Guards `inner` with `guard`; the client IP is resolved with the
-    /// guard's `trusted_proxies`, as the axum layer resolves it.
+    /// guard's `trusted_proxies` and `client_ip_header`, as the axum layer
+    /// resolves it.
     pub fn new(inner: B, guard: impl Into<Arc<Guard>>) -> LoginGuardBackend<B> {
         let guard = guard.into();
-        let resolver = ClientIpResolver::new(guard.policy().trusted_proxies.clone());
+        let resolver = ClientIpResolver::from_policy(guard.policy());
         let pages = LockoutPages::new(guard.policy());
         LoginGuardBackend {
             inner,

@@ -27,8 +27,8 @@ use crate::credentials::Guarded;
 /// ```
 ///
 /// The client IP is resolved in the backend, with loginguard's rules (the
-/// socket peer, walked back through forwarding headers only from a
-/// `trusted_proxies` peer), exactly as the axum layer resolves it. Serve
+/// socket peer; from a `trusted_proxies` peer, the address it wrote in
+/// `client_ip_header`), exactly as the axum layer resolves it. Serve
 /// the app with `into_make_service_with_connect_info::<SocketAddr>()`, or
 /// the IP is unknown and IP criteria are not counted.
 #[derive(Clone)]
@@ -115,7 +115,8 @@ mod tests {
             .extensions
             .insert(ConnectInfo(SocketAddr::from(([10, 0, 0, 1], 4000))));
         let context = LoginContext::from_parts(&parts);
-        let trusting = ClientIpResolver::new(vec!["10.0.0.0/8".parse().unwrap()]);
+        let trusting =
+            ClientIpResolver::new(vec!["10.0.0.0/8".parse().unwrap()], "x-forwarded-for");
         let attempt = context.attempt(&trusting);
         assert_eq!(attempt.method, "POST");
         assert_eq!(attempt.path, "/login");

@@ -158,6 +158,33 @@ async fn the_ip_is_locked_whatever_the_usernames() {
 }
 
 #[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_client_is_counted() {
+    let policy = Policy::builder()
+        .trusted_proxies(vec!["192.0.2.0/24".parse().unwrap()])
+        .build()
+        .unwrap();
+    let app = start(policy).await;
+    let via_proxy = |client: &str, password: &str| {
+        let mut req = Request::post("/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header("x-forwarded-for", client)
+            .body(Body::from(format!("username=alice&password={password}")))
+            .unwrap();
+        req.extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from((A, 40000))));
+        req
+    };
+    for password in ["a", "b", "c"] {
+        app.send(via_proxy("203.0.113.7", password)).await;
+    }
+    let locked = app.send(via_proxy("203.0.113.7", "wonderland")).await;
+    assert_eq!(locked.short(), "429");
+    // Another client behind the same proxy is not locked out.
+    let other = app.send(via_proxy("203.0.113.8", "wonderland")).await;
+    assert_eq!(other.short(), RIGHT);
+}
+
+#[tokio::test]
 async fn the_username_is_locked_whatever_the_ips() {
     let app = start(policy(vec![Criterion::one(Field::Username)])).await;
     let mut seen = Vec::new();
