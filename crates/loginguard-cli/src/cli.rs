@@ -61,6 +61,7 @@ pub(crate) enum Command {
     Logs(commands::logs::Args),
     PurgeLogs(commands::purge_logs::Args),
     Admin(commands::admin::Args),
+    Proxy(commands::proxy::Args),
 }
 
 /// Parses the command line. Help and version go to stdout with exit code

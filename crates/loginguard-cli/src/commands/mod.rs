@@ -7,6 +7,7 @@ pub(crate) mod demo;
 pub(crate) mod list;
 pub(crate) mod logs;
 pub(crate) mod migrate;
+pub(crate) mod proxy;
 pub(crate) mod purge_logs;
 pub(crate) mod reset;
 
@@ -24,5 +25,6 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Logs(args) => logs::run(global, args).await,
         Command::PurgeLogs(args) => purge_logs::run(global, args).await,
         Command::Admin(args) => admin::run(global, args).await,
+        Command::Proxy(args) => proxy::run(global, args).await,
     }
 }
