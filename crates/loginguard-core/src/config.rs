@@ -21,11 +21,13 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use ipnet::IpNet;
+use serde::Deserialize;
 use toml::Value;
 
-use crate::key::Field;
-use crate::policy::{parse_duration, Criterion, OnStoreError, Policy, PolicyBuilder, PolicyError};
+use crate::policy::{Policy, PolicyError};
+use crate::settings::{self, closest};
+
+pub use crate::settings::parse_net;
 
 /// The default configuration file, read when present.
 pub const DEFAULT_CONFIG_FILE: &str = "loginguard.toml";
@@ -33,27 +35,47 @@ pub const DEFAULT_CONFIG_FILE: &str = "loginguard.toml";
 /// The default store: an SQLite file in the working directory.
 pub const DEFAULT_STORE: &str = "sqlite://loginguard.db";
 
+/// The prefix of every environment variable loginguard reads.
+pub const ENV_PREFIX: &str = "LOGINGUARD_";
+
+/// `LOGINGUARD_*` names that are not settings, so never refused: the
+/// command's `--config`, test switches, and the `[proxy]` table to come.
+const NOT_SETTINGS: &[&str] = &["CONFIG", "LOG", "TEST_*", "PROXY_*"];
+
 /// Everything a loginguard process reads from its configuration: the
 /// lockout [`Policy`] plus the store and operator settings.
-#[derive(Debug, Clone)]
+///
+/// The store settings deserialize from their keys in `loginguard.toml`
+/// (the policy's keys go to [`Policy`]); [`Config::load`] reads both and
+/// lays the environment over them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Config {
     /// The lockout policy.
+    #[serde(skip)]
     pub policy: Policy,
     /// Where state lives: `memory`, `sqlite://path`, `postgres://…`,
     /// `redis://…` (default `sqlite://loginguard.db`).
+    #[serde(deserialize_with = "settings::text")]
     pub store: String,
     /// Apply pending migrations when the store is opened (default `false`).
+    #[serde(deserialize_with = "settings::bool")]
     pub auto_migrate: bool,
     /// Longest wait for the store before `on_store_error` applies (default 2s).
+    #[serde(deserialize_with = "settings::duration")]
     pub store_timeout: Duration,
     /// Prefix of Redis keys / PostgreSQL schema name (default `loginguard`).
+    #[serde(deserialize_with = "settings::text")]
     pub store_prefix: String,
     /// Most keys the memory store tracks (default 100000).
+    #[serde(deserialize_with = "settings::memory_max_keys")]
     pub memory_max_keys: usize,
     /// Argon2 hash of the admin UI password (default: none, admin UI closed).
+    #[serde(deserialize_with = "settings::argon2_hash")]
     pub admin_password_hash: Option<String>,
     /// Bearer token for the admin JSON API (default: none).
+    #[serde(deserialize_with = "settings::secret_token")]
     pub admin_token: Option<String>,
 }
 
@@ -72,74 +94,21 @@ impl Default for Config {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Bool,
-    Count,
-    OptCount,
-    Float,
-    OptDuration,
-    Duration,
-    Text,
-    OptText,
-    TextList,
-    NetList,
-    StatusList,
-    Criteria,
-    StoreError,
+/// The names of every accepted key, in the order of the reference table:
+/// the policy's, then the store's.
+pub fn known_keys() -> impl Iterator<Item = &'static str> {
+    settings::field_names::<Policy>()
+        .iter()
+        .chain(settings::field_names::<Config>())
+        .copied()
 }
 
-/// Every key the configuration accepts, with its kind.
-const KEYS: &[(&str, Kind)] = &[
-    ("enabled", Kind::Bool),
-    ("failure_limit", Kind::Count),
-    ("cool_off", Kind::OptDuration),
-    ("cool_off_multiplier", Kind::Float),
-    ("cool_off_max", Kind::OptDuration),
-    ("failure_window", Kind::OptDuration),
-    ("lockout_parameters", Kind::Criteria),
-    ("reset_on_success", Kind::Bool),
-    ("reset_cool_off_on_failure_during_lockout", Kind::Bool),
-    ("lock_out_at_failure", Kind::Bool),
-    ("allow_list", Kind::NetList),
-    ("deny_list", Kind::NetList),
-    ("only_allow_listed", Kind::Bool),
-    ("never_lockout_get", Kind::Bool),
-    ("trusted_proxies", Kind::NetList),
-    ("client_ip_header", Kind::Text),
-    ("ipv6_prefix", Kind::Count),
-    ("username_field", Kind::Text),
-    ("username_case_insensitive", Kind::Bool),
-    ("username_max_length", Kind::Count),
-    ("body_limit", Kind::Count),
-    ("lockout_status", Kind::Count),
-    ("lockout_url", Kind::OptText),
-    ("lockout_message", Kind::Text),
-    ("lockout_message_cool_off", Kind::Text),
-    ("on_store_error", Kind::StoreError),
-    ("scope", Kind::Text),
-    ("access_log", Kind::Bool),
-    ("failure_log", Kind::Bool),
-    ("log_retention", Kind::OptDuration),
-    ("log_max_failures_per_user", Kind::OptCount),
-    ("sensitive_fields", Kind::TextList),
-    ("failure_statuses", Kind::StatusList),
-    ("success_statuses", Kind::StatusList),
-    ("failure_location", Kind::OptText),
-    ("success_cookie", Kind::OptText),
-    ("failure_body_text", Kind::OptText),
-    ("store", Kind::Text),
-    ("auto_migrate", Kind::Bool),
-    ("store_timeout", Kind::Duration),
-    ("store_prefix", Kind::Text),
-    ("memory_max_keys", Kind::Count),
-    ("admin_password_hash", Kind::OptText),
-    ("admin_token", Kind::OptText),
-];
-
-/// The names of every accepted key, in the order of the reference table.
-pub fn known_keys() -> impl Iterator<Item = &'static str> {
-    KEYS.iter().map(|(k, _)| *k)
+/// Whether `LOGINGUARD_<name>` is left alone (not a setting).
+fn is_not_a_setting(name: &str) -> bool {
+    NOT_SETTINGS.iter().any(|n| match n.strip_suffix('*') {
+        Some(prefix) => name.starts_with(prefix),
+        None => name == *n,
+    })
 }
 
 impl Config {
@@ -157,56 +126,99 @@ impl Config {
                 }
             }
         };
-        Config::from_sources(table, &origin, |k| std::env::var(k).ok())
+        Config::from_sources(table, &origin, std::env::vars())
     }
 
     /// Parses TOML text (no environment).
     pub fn from_toml_str(text: &str) -> Result<Config, PolicyError> {
         let table = parse_table(text, "TOML text")?;
-        Config::from_sources(table, "", |_| None)
+        Config::from_sources(table, "", std::iter::empty())
     }
 
-    /// Builds from a parsed table and an environment lookup (`env("LOGINGUARD_…")`).
+    /// Builds from a parsed table (read from `origin`, e.g. `" in
+    /// loginguard.toml"`) and environment variables: every
+    /// `LOGINGUARD_<KEY>` overrides `key`, and any other `LOGINGUARD_*`
+    /// variable is refused, except `LOGINGUARD_CONFIG`, `LOGINGUARD_LOG`,
+    /// `LOGINGUARD_TEST_*` and `LOGINGUARD_PROXY_*`.
     pub fn from_sources(
         mut table: toml::Table,
         origin: &str,
-        env: impl Fn(&str) -> Option<String>,
+        env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Config, PolicyError> {
-        for (key, kind) in KEYS {
-            let var = format!("LOGINGUARD_{}", key.to_ascii_uppercase());
-            if let Some(raw) = env(&var) {
-                table.insert((*key).to_owned(), env_value(key, *kind, &raw)?);
-            }
-        }
-        let mut config = Config::default();
-        let mut builder = Policy::builder();
-        for (key, value) in table {
-            let Some((_, kind)) = KEYS.iter().find(|(k, _)| *k == key) else {
-                return Err(PolicyError::UnknownKey {
-                    key,
-                    origin: origin.to_owned(),
-                    known: known_keys().collect::<Vec<_>>().join(", "),
-                });
+        let known: Vec<&str> = known_keys().collect();
+        let unknown =
+            |key: &str, origin: String, variable: Option<String>| PolicyError::UnknownKey {
+                key: key.to_owned(),
+                origin,
+                suggestion: closest(key, known.iter().copied()).map(str::to_owned),
+                variable,
+                known: known.join(", "),
             };
-            builder = apply(&mut config, builder, &key, *kind, &value)?;
+        if let Some(key) = table.keys().find(|k| !known.contains(&k.as_str())) {
+            return Err(unknown(key, origin.to_owned(), None));
         }
-        config.policy = builder.build()?;
-        if config.store.trim().is_empty() {
+        let mut env: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(var, _)| {
+                var.strip_prefix(ENV_PREFIX)
+                    .is_some_and(|name| !is_not_a_setting(name))
+            })
+            .collect();
+        env.sort();
+        for (var, raw) in env {
+            let key = var[ENV_PREFIX.len()..].to_ascii_lowercase();
+            if !known.contains(&key.as_str()) {
+                return Err(unknown(
+                    &key,
+                    format!(" (from the environment variable {var})"),
+                    Some(var),
+                ));
+            }
+            table.insert(key, env_value(&raw));
+        }
+        let store_keys = settings::field_names::<Config>();
+        let (store, policy): (toml::Table, toml::Table) = table
+            .into_iter()
+            .partition(|(k, _)| store_keys.contains(&k.as_str()));
+        let policy: Policy = deserialize(policy)?;
+        let mut config: Config = deserialize(store)?;
+        config.policy = policy.to_builder().build()?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// The rules of the store settings that serde does not express.
+    fn check(&self) -> Result<(), PolicyError> {
+        if self.store.trim().is_empty() {
             return Err(PolicyError::invalid(
                 "store",
                 "\"\"",
                 "\"memory\", \"sqlite://path\", \"postgres://…\" or \"redis://…\"",
             ));
         }
-        if config.store_timeout.is_zero() {
+        let s = &self.store_prefix;
+        if s.is_empty()
+            || s.len() > 48
+            || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            || s.starts_with(|c: char| c.is_ascii_digit())
+        {
             return Err(PolicyError::invalid(
-                "store_timeout",
-                "0s",
-                "a positive duration like \"2s\" or \"500ms\"",
+                "store_prefix",
+                format!("{s:?}"),
+                "1 to 48 letters, digits or '_', not starting with a digit",
             ));
         }
-        Ok(config)
+        Ok(())
     }
+}
+
+/// Deserializes `table`, naming the key and value of a refused setting.
+fn deserialize<T: serde::de::DeserializeOwned>(table: toml::Table) -> Result<T, PolicyError> {
+    let raw = table.clone();
+    serde_path_to_error::deserialize(Value::Table(table)).map_err(|e| {
+        let key = e.path().to_string();
+        settings::into_policy_error(&key, e.inner().message(), raw.get(&key))
+    })
 }
 
 fn read_file(path: &Path) -> Result<toml::Table, PolicyError> {
@@ -224,345 +236,30 @@ fn parse_table(text: &str, path: &str) -> Result<toml::Table, PolicyError> {
     })
 }
 
-fn env_value(key: &str, kind: Kind, raw: &str) -> Result<Value, PolicyError> {
+/// An environment variable's value: a TOML array when it is written as
+/// one (`["ip", ["username", "ip"]]`), else its text, which each setting
+/// reads as it reads its TOML form (`"15m"`, `"7"`, `"a,b"`, `"username+ip"`).
+fn env_value(raw: &str) -> Value {
     let raw = raw.trim();
-    let list = |raw: &str| -> Value {
-        if raw.starts_with('[') {
-            if let Ok(t) = format!("v = {raw}").parse::<toml::Table>() {
-                if let Some(v) = t.get("v") {
-                    return v.clone();
-                }
+    if raw.starts_with('[') {
+        if let Ok(mut t) = format!("v = {raw}").parse::<toml::Table>() {
+            if let Some(v) = t.remove("v") {
+                return v;
             }
         }
-        Value::Array(
-            raw.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(|s| Value::String(s.to_owned()))
-                .collect(),
-        )
-    };
-    Ok(match kind {
-        Kind::Bool => match raw.to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" | "on" => Value::Boolean(true),
-            "false" | "0" | "no" | "off" => Value::Boolean(false),
-            _ => return Err(PolicyError::invalid(key, raw, "true or false")),
-        },
-        Kind::Count | Kind::OptCount => match raw.parse::<i64>() {
-            Ok(n) => Value::Integer(n),
-            Err(_) if kind == Kind::OptCount && is_none_word(raw) => Value::String(String::new()),
-            Err(_) => return Err(PolicyError::invalid(key, raw, "a whole number")),
-        },
-        Kind::Float => match raw.parse::<f64>() {
-            Ok(n) => Value::Float(n),
-            Err(_) => return Err(PolicyError::invalid(key, raw, "a number such as 2 or 1.5")),
-        },
-        Kind::TextList | Kind::NetList => list(raw),
-        Kind::StatusList => match list(raw) {
-            Value::Array(items) => Value::Array(
-                items
-                    .into_iter()
-                    .map(|item| match item {
-                        Value::String(s) => s.parse::<i64>().map(Value::Integer).map_err(|_| {
-                            PolicyError::invalid(
-                                key,
-                                raw,
-                                "a comma-separated list of HTTP statuses",
-                            )
-                        }),
-                        other => Ok(other),
-                    })
-                    .collect::<Result<_, _>>()?,
-            ),
-            other => other,
-        },
-        Kind::Criteria => match list(raw) {
-            Value::Array(items) => Value::Array(
-                items
-                    .into_iter()
-                    .map(|item| match item {
-                        Value::String(s) if s.contains('+') => Value::Array(
-                            s.split('+')
-                                .map(|f| Value::String(f.trim().to_owned()))
-                                .collect(),
-                        ),
-                        other => other,
-                    })
-                    .collect(),
-            ),
-            other => other,
-        },
-        _ => Value::String(raw.to_owned()),
-    })
-}
-
-fn is_none_word(s: &str) -> bool {
-    matches!(
-        s.to_ascii_lowercase().as_str(),
-        "" | "none" | "off" | "never"
-    )
-}
-
-fn show(v: &Value) -> String {
-    v.to_string()
-}
-
-fn apply(
-    config: &mut Config,
-    b: PolicyBuilder,
-    key: &str,
-    kind: Kind,
-    v: &Value,
-) -> Result<PolicyBuilder, PolicyError> {
-    let bad = |expected: &str| PolicyError::invalid(key, show(v), expected);
-    let as_bool = || v.as_bool().ok_or_else(|| bad("true or false"));
-    let as_count = |max: i64| {
-        v.as_integer()
-            .filter(|n| (0..=max).contains(n))
-            .ok_or_else(|| bad(&format!("a whole number from 0 to {max}")))
-    };
-    let as_text = || v.as_str().map(str::to_owned).ok_or_else(|| bad("a string"));
-    let duration = || -> Result<Option<Duration>, PolicyError> {
-        let expected =
-            "a duration like \"90s\", \"15m\", \"2h\", \"30d\", a number of seconds, or \"none\"";
-        match v {
-            Value::Integer(n) if *n > 0 => Ok(Some(Duration::from_secs(n.unsigned_abs()))),
-            Value::String(s) if is_none_word(s) => Ok(None),
-            Value::String(s) => parse_duration(s).map(Some).ok_or_else(|| bad(expected)),
-            _ => Err(bad(expected)),
-        }
-    };
-    let texts = || -> Result<Vec<String>, PolicyError> {
-        v.as_array()
-            .ok_or_else(|| bad("a list of strings"))?
-            .iter()
-            .map(|i| {
-                i.as_str()
-                    .map(str::to_owned)
-                    .ok_or_else(|| bad("a list of strings"))
-            })
-            .collect()
-    };
-    let _ = kind;
-    Ok(match key {
-        "enabled" => b.enabled(as_bool()?),
-        "failure_limit" => {
-            let n = as_count(i64::from(u32::MAX))?;
-            if n == 0 {
-                return Err(bad("a whole number of at least 1"));
-            }
-            b.failure_limit(u32::try_from(n).unwrap_or(u32::MAX))
-        }
-        "cool_off" => match duration()? {
-            Some(d) => b.cool_off(d),
-            None => b.no_cool_off(),
-        },
-        "cool_off_multiplier" => {
-            let m = v
-                .as_float()
-                .or_else(|| v.as_integer().map(|i| i as f64))
-                .ok_or_else(|| bad("a number of at least 1.0"))?;
-            let max = b_policy_max(&b);
-            b.cool_off_progression(m, max)
-        }
-        "cool_off_max" => {
-            let d = duration()?;
-            let m = b_policy_multiplier(&b);
-            b.cool_off_progression(m, d)
-        }
-        "failure_window" => b.failure_window(duration()?),
-        "lockout_parameters" => b.lockout_parameters(criteria(key, v)?),
-        "reset_on_success" => b.reset_on_success(as_bool()?),
-        "reset_cool_off_on_failure_during_lockout" => {
-            b.reset_cool_off_on_failure_during_lockout(as_bool()?)
-        }
-        "lock_out_at_failure" => b.lock_out_at_failure(as_bool()?),
-        "allow_list" => b.allow_list(nets(key, v)?),
-        "deny_list" => b.deny_list(nets(key, v)?),
-        "only_allow_listed" => b.only_allow_listed(as_bool()?),
-        "never_lockout_get" => b.never_lockout_get(as_bool()?),
-        "trusted_proxies" => b.trusted_proxies(nets(key, v)?),
-        "client_ip_header" => b.client_ip_header(as_text()?.trim().to_ascii_lowercase()),
-        "ipv6_prefix" => b.ipv6_prefix(u8::try_from(as_count(255)?).unwrap_or(u8::MAX)),
-        "username_field" => b.username_field(as_text()?),
-        "username_case_insensitive" => b.username_case_insensitive(as_bool()?),
-        "username_max_length" => {
-            b.username_max_length(usize::try_from(as_count(1 << 20)?).unwrap_or(usize::MAX))
-        }
-        "body_limit" => b.body_limit(usize::try_from(as_count(1 << 30)?).unwrap_or(usize::MAX)),
-        "lockout_status" => b.lockout_status(u16::try_from(as_count(999)?).unwrap_or(u16::MAX)),
-        "lockout_url" => {
-            let s = as_text()?;
-            b.lockout_url(if is_none_word(&s) { None } else { Some(s) })
-        }
-        "lockout_message" => b.lockout_message(as_text()?),
-        "lockout_message_cool_off" => b.lockout_message_cool_off(as_text()?),
-        "on_store_error" => b.on_store_error(match v.as_str() {
-            Some("deny") => OnStoreError::Deny,
-            Some("allow") => OnStoreError::Allow,
-            _ => return Err(bad("\"deny\" (fail closed) or \"allow\" (fail open)")),
-        }),
-        "scope" => b.scope(as_text()?),
-        "access_log" => b.access_log(as_bool()?),
-        "failure_log" => b.failure_log(as_bool()?),
-        "log_retention" => b.log_retention(duration()?),
-        "log_max_failures_per_user" => b.log_max_failures_per_user(match v {
-            Value::String(s) if is_none_word(s) => None,
-            _ => Some(u32::try_from(as_count(i64::from(u32::MAX))?).unwrap_or(u32::MAX)),
-        }),
-        "sensitive_fields" => b.sensitive_fields(texts()?),
-        "failure_statuses" => b.failure_statuses(statuses(key, v)?),
-        "success_statuses" => b.success_statuses(statuses(key, v)?),
-        "failure_location" => b.failure_location(opt_text(as_text()?)),
-        "success_cookie" => b.success_cookie(opt_text(as_text()?)),
-        "failure_body_text" => b.failure_body_text(opt_text(as_text()?)),
-        "store" => {
-            config.store = as_text()?;
-            b
-        }
-        "auto_migrate" => {
-            config.auto_migrate = as_bool()?;
-            b
-        }
-        "store_timeout" => {
-            config.store_timeout =
-                duration()?.ok_or_else(|| bad("a positive duration like \"2s\" or \"500ms\""))?;
-            b
-        }
-        "store_prefix" => {
-            let s = as_text()?;
-            if s.is_empty()
-                || s.len() > 48
-                || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                || s.starts_with(|c: char| c.is_ascii_digit())
-            {
-                return Err(bad(
-                    "1 to 48 letters, digits or '_', not starting with a digit",
-                ));
-            }
-            config.store_prefix = s;
-            b
-        }
-        "memory_max_keys" => {
-            let n = as_count(1 << 32)?;
-            if n < 16 {
-                return Err(bad("a whole number of at least 16"));
-            }
-            config.memory_max_keys = usize::try_from(n).unwrap_or(usize::MAX);
-            b
-        }
-        "admin_password_hash" => {
-            let s = as_text()?;
-            if !s.starts_with("$argon2") {
-                return Err(PolicyError::invalid(
-                    key,
-                    "(hidden)",
-                    "an argon2 PHC string starting with \"$argon2\" (make one with `loginguard admin --hash-password`)",
-                ));
-            }
-            config.admin_password_hash = Some(s);
-            b
-        }
-        "admin_token" => {
-            let s = as_text()?;
-            if s.len() < 16 {
-                return Err(PolicyError::invalid(
-                    key,
-                    "(hidden)",
-                    "a secret of at least 16 characters",
-                ));
-            }
-            config.admin_token = Some(s);
-            b
-        }
-        _ => return Err(bad("a known setting")),
-    })
-}
-
-fn b_policy_max(b: &PolicyBuilder) -> Option<Duration> {
-    b.peek().cool_off_max
-}
-
-fn b_policy_multiplier(b: &PolicyBuilder) -> f64 {
-    b.peek().cool_off_multiplier
-}
-
-fn criteria(key: &str, v: &Value) -> Result<Vec<Criterion>, PolicyError> {
-    let expected = "a list of \"ip\", \"username\", \"user_agent\" or lists of them (AND), e.g. [\"ip\", [\"username\", \"ip\"]]";
-    let field = |item: &Value| -> Result<Field, PolicyError> {
-        item.as_str()
-            .and_then(Field::parse)
-            .ok_or_else(|| PolicyError::invalid(key, show(item), expected))
-    };
-    let items = match v {
-        Value::String(_) => std::slice::from_ref(v),
-        Value::Array(items) => items.as_slice(),
-        _ => return Err(PolicyError::invalid(key, show(v), expected)),
-    };
-    items
-        .iter()
-        .map(|item| match item {
-            Value::Array(fields) if !fields.is_empty() => Ok(Criterion::all_of(
-                fields.iter().map(field).collect::<Result<Vec<_>, _>>()?,
-            )),
-            other => Ok(Criterion::one(field(other)?)),
-        })
-        .collect()
-}
-
-/// Each element of the list `v` through `item`; any other shape, or an
-/// element `item` refuses, is an error naming `key` and `expected`.
-fn list_of<T>(
-    key: &str,
-    v: &Value,
-    expected: &str,
-    item: impl Fn(&Value) -> Option<T>,
-) -> Result<Vec<T>, PolicyError> {
-    v.as_array()
-        .ok_or_else(|| PolicyError::invalid(key, show(v), expected))?
-        .iter()
-        .map(|i| item(i).ok_or_else(|| PolicyError::invalid(key, show(i), expected)))
-        .collect()
-}
-
-fn nets(key: &str, v: &Value) -> Result<Vec<IpNet>, PolicyError> {
-    let expected = "a list of IP addresses or CIDR ranges, e.g. [\"10.0.0.0/8\", \"2001:db8::1\"]";
-    list_of(key, v, expected, |i| i.as_str().and_then(parse_net))
-}
-
-fn statuses(key: &str, v: &Value) -> Result<Vec<u16>, PolicyError> {
-    let expected = "a list of HTTP statuses from 100 to 599, e.g. [401, 403]";
-    list_of(key, v, expected, |i| {
-        i.as_integer().and_then(|n| u16::try_from(n).ok())
-    })
-}
-
-fn opt_text(s: String) -> Option<String> {
-    if is_none_word(&s) {
-        None
-    } else {
-        Some(s)
     }
-}
-
-/// Parses an IP address (as a single-address range) or a CIDR range.
-pub fn parse_net(s: &str) -> Option<IpNet> {
-    let s = s.trim();
-    s.parse::<IpNet>()
-        .ok()
-        .or_else(|| s.parse::<std::net::IpAddr>().ok().map(IpNet::from))
+    Value::String(raw.to_owned())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::OnStoreError;
 
-    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |k| {
-            vars.iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        }
+    fn env(vars: &[(&str, &str)]) -> Vec<(String, String)> {
+        vars.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
@@ -694,6 +391,65 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("enabled"));
+    }
+
+    #[test]
+    fn zero_and_words_get_the_same_text() {
+        for text in ["failure_limit = 0", "failure_limit = \"five\""] {
+            let err = Config::from_toml_str(text).unwrap_err().to_string();
+            assert!(
+                err.ends_with("expected a whole number from 1 to 4294967295"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn env_lists_may_be_toml_arrays() {
+        let c = Config::from_sources(
+            toml::Table::new(),
+            "",
+            env(&[(
+                "LOGINGUARD_LOCKOUT_PARAMETERS",
+                "[\"ip\", [\"username\", \"ip\"]]",
+            )]),
+        )
+        .unwrap();
+        assert_eq!(c.policy.lockout_parameters[1].to_string(), "ip+username");
+    }
+
+    #[test]
+    fn unknown_env_variables_are_refused_with_a_suggestion() {
+        let err = Config::from_sources(
+            toml::Table::new(),
+            "",
+            env(&[("LOGINGUARD_COOLOFF", "15m")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            err,
+            "unknown setting `cooloff` (from the environment variable LOGINGUARD_COOLOFF): did you mean `cool_off`?"
+        );
+        let ok = Config::from_sources(
+            toml::Table::new(),
+            "",
+            env(&[
+                ("LOGINGUARD_CONFIG", "x.toml"),
+                ("LOGINGUARD_TEST_REDIS_URL", "redis://x"),
+                ("LOGINGUARD_PROXY_LISTEN", "0.0.0.0:80"),
+                ("OTHER_COOLOFF", "1"),
+            ]),
+        );
+        assert!(ok.is_ok(), "{ok:?}");
+    }
+
+    #[test]
+    fn file_typos_suggest_the_setting() {
+        let err = Config::from_toml_str("cooloff = \"15m\"")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "unknown setting `cooloff`: did you mean `cool_off`?");
     }
 
     #[test]

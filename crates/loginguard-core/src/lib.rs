@@ -41,6 +41,7 @@ pub mod memory;
 pub mod policy;
 pub mod record;
 pub mod schema;
+pub mod settings;
 pub mod store;
 pub mod username;
 

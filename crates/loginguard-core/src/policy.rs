@@ -22,10 +22,11 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use ipnet::IpNet;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::key::Field;
 use crate::record::Limits;
+use crate::settings;
 
 /// One lockout criterion: a set of fields that together identify an
 /// attacker (AND). A [`Policy`] holds a list of them (OR).
@@ -109,13 +110,20 @@ pub enum PolicyError {
         /// What the key accepts.
         expected: String,
     },
-    /// A key that loginguard does not know.
-    #[error("unknown setting `{key}`{origin} — known settings: {known}")]
+    /// A key (or `LOGINGUARD_*` variable) that loginguard does not know.
+    #[error("unknown setting `{key}`{origin}{}", match suggestion {
+        Some(name) => format!(": did you mean `{name}`?"),
+        None => format!(" — known settings: {known}"),
+    })]
     UnknownKey {
-        /// The key as written.
+        /// The key or variable as written.
         key: String,
-        /// Where it came from (e.g. " in loginguard.toml").
+        /// Where it came from (e.g. " in loginguard.toml", " in the environment").
         origin: String,
+        /// The known name closest to `key`, when it looks like a typo.
+        suggestion: Option<String>,
+        /// The environment variable it came from, if it did.
+        variable: Option<String>,
         /// Every accepted key.
         known: String,
     },
@@ -147,99 +155,141 @@ impl PolicyError {
 /// Every lockout setting. Build one with [`Policy::builder`] or load it with
 /// [`Config::load`](crate::Config::load); see the README's policy reference
 /// for each key, its default and its meaning.
-#[derive(Debug, Clone, Serialize)]
+///
+/// It deserializes from the keys of `loginguard.toml` (every key optional,
+/// unknown keys refused); [`Config`](crate::Config) adds the store settings
+/// and the environment, and checks the result with [`PolicyBuilder::build`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Policy {
     /// `false` turns loginguard off entirely (default `true`).
+    #[serde(deserialize_with = "settings::bool")]
     pub enabled: bool,
     /// Failures per key before it is locked (default 3).
+    #[serde(deserialize_with = "settings::failure_limit")]
     pub failure_limit: NonZeroU32,
     /// How long a lock lasts; `None` (default): until reset.
-    #[serde(with = "opt_duration")]
+    #[serde(serialize_with = "opt_duration::serialize")]
+    #[serde(deserialize_with = "settings::opt_duration")]
     pub cool_off: Option<Duration>,
     /// Each further lock of the same key lasts this many times longer (default 1).
+    #[serde(deserialize_with = "settings::float")]
     pub cool_off_multiplier: f64,
     /// The longest a progressive cool-off may grow to (default: no cap).
-    #[serde(with = "opt_duration")]
+    #[serde(serialize_with = "opt_duration::serialize")]
+    #[serde(deserialize_with = "settings::opt_duration")]
     pub cool_off_max: Option<Duration>,
     /// Failures older than this are forgotten (default: never).
-    #[serde(with = "opt_duration")]
+    #[serde(serialize_with = "opt_duration::serialize")]
+    #[serde(deserialize_with = "settings::opt_duration")]
     pub failure_window: Option<Duration>,
     /// Which fields identify an attacker: OR of AND-combinations (default `["ip"]`).
+    #[serde(deserialize_with = "settings::criteria")]
     pub lockout_parameters: Vec<Criterion>,
     /// A successful login clears the key's failures (default `false`).
+    #[serde(deserialize_with = "settings::bool")]
     pub reset_on_success: bool,
     /// A refused attempt during a lock counts and restarts the cool-off (default `true`).
+    #[serde(deserialize_with = "settings::bool")]
     pub reset_cool_off_on_failure_during_lockout: bool,
     /// `false`: monitor only — count and report, never block (default `true`).
+    #[serde(deserialize_with = "settings::bool")]
     pub lock_out_at_failure: bool,
     /// IPs or CIDR ranges that are never locked.
+    #[serde(deserialize_with = "settings::nets")]
     pub allow_list: Vec<IpNet>,
     /// IPs or CIDR ranges that are always refused.
+    #[serde(deserialize_with = "settings::nets")]
     pub deny_list: Vec<IpNet>,
     /// Refuse every IP not in `allow_list` (default `false`).
+    #[serde(deserialize_with = "settings::bool")]
     pub only_allow_listed: bool,
     /// GET requests are never refused (default `false`).
+    #[serde(deserialize_with = "settings::bool")]
     pub never_lockout_get: bool,
     /// Proxies whose forwarding headers are believed (default: none).
+    #[serde(deserialize_with = "settings::nets")]
     pub trusted_proxies: Vec<IpNet>,
     /// The one forwarding header the trusted proxy writes, read from the
     /// right past `trusted_proxies` (default `x-forwarded-for`; also
     /// `forwarded`, `x-real-ip`, or a single-address header such as
     /// `cf-connecting-ip`). Every other forwarding header is ignored.
+    #[serde(deserialize_with = "settings::header_name")]
     pub client_ip_header: String,
     /// IPv6 clients are grouped by this prefix length (default 128: no grouping).
+    #[serde(deserialize_with = "settings::ipv6_prefix")]
     pub ipv6_prefix: u8,
     /// The form or JSON field holding the username (default `username`).
+    #[serde(deserialize_with = "settings::text")]
     pub username_field: String,
     /// Usernames are case-folded before counting (default `false`).
+    #[serde(deserialize_with = "settings::bool")]
     pub username_case_insensitive: bool,
     /// Usernames longer than this many characters are refused with 400 (default 256).
+    #[serde(deserialize_with = "settings::username_max_length")]
     pub username_max_length: usize,
     /// Largest request body read to find the username, in bytes (default 65536).
+    #[serde(deserialize_with = "settings::body_limit")]
     pub body_limit: usize,
     /// HTTP status of the lockout response (default 429).
+    #[serde(deserialize_with = "settings::lockout_status")]
     pub lockout_status: u16,
     /// Redirect locked-out clients here instead of answering (default: none).
+    #[serde(deserialize_with = "settings::opt_text")]
     pub lockout_url: Option<String>,
     /// Message shown to a locked-out client when the lock has no end.
+    #[serde(deserialize_with = "settings::text")]
     pub lockout_message: String,
     /// Message when the lock ends by itself; `{retry_after}` becomes the wait.
+    #[serde(deserialize_with = "settings::text")]
     pub lockout_message_cool_off: String,
     /// What to do when the store cannot answer (default `deny`).
+    #[serde(deserialize_with = "settings::on_store_error")]
     pub on_store_error: OnStoreError,
     /// Name of the guarded endpoint; separate scopes count separately (default `login`).
+    #[serde(deserialize_with = "settings::text")]
     pub scope: String,
     /// Keep an access log of successful logins (default `true`).
+    #[serde(deserialize_with = "settings::bool")]
     pub access_log: bool,
     /// Keep a log of failed attempts (default `true`). Attempts refused
     /// during a lock are logged at most once per key per second by each
     /// server, so an attack at line rate cannot flood the log; every one
     /// is still counted and reported in events and metrics.
+    #[serde(deserialize_with = "settings::bool")]
     pub failure_log: bool,
     /// Audit entries older than this are deleted (default: kept).
-    #[serde(with = "opt_duration")]
+    #[serde(serialize_with = "opt_duration::serialize")]
+    #[serde(deserialize_with = "settings::opt_duration")]
     pub log_retention: Option<Duration>,
     /// At most this many failure-log rows per username (default: no cap).
+    #[serde(deserialize_with = "settings::log_max_failures")]
     pub log_max_failures_per_user: Option<u32>,
     /// Request fields that are never logged or stored (default `["password"]`).
+    #[serde(deserialize_with = "settings::texts")]
     pub sensitive_fields: Vec<String>,
     /// Outcome rule: statuses of the login handler's response that mean a
     /// wrong password (default `[401, 403, 422]`).
+    #[serde(deserialize_with = "settings::statuses")]
     pub failure_statuses: Vec<u16>,
     /// Outcome rule: statuses that mean a right password (default: none
     /// listed, so every 2xx and 3xx not otherwise ruled a failure).
+    #[serde(deserialize_with = "settings::statuses")]
     pub success_statuses: Vec<u16>,
     /// Outcome rule: a redirect whose `Location` matches this pattern (`*`
     /// matches any text) is a failure (default: none; a redirect back to
     /// the login path itself is always a failure).
+    #[serde(deserialize_with = "settings::opt_text")]
     pub failure_location: Option<String>,
     /// Outcome rule: only a response setting a cookie of this name (`*`
     /// matches any text, e.g. `wordpress_logged_in_*`) is a success; any
     /// other 2xx/3xx is a failure (default: none).
+    #[serde(deserialize_with = "settings::opt_text")]
     pub success_cookie: Option<String>,
     /// Outcome rule: a response whose first bytes of body contain this text
     /// is a failure, whatever its status (default: none).
+    #[serde(deserialize_with = "settings::opt_text")]
     pub failure_body_text: Option<String>,
 }
 
@@ -562,10 +612,6 @@ impl PolicyBuilder {
         self
     }
 
-    pub(crate) fn peek(&self) -> &Policy {
-        &self.policy
-    }
-
     /// Checks every value and returns the policy.
     pub fn build(self) -> Result<Policy, PolicyError> {
         let p = self.policy;
@@ -573,14 +619,14 @@ impl PolicyBuilder {
             return Err(PolicyError::invalid(
                 "failure_limit",
                 0,
-                "a whole number of at least 1",
+                settings::FAILURE_LIMIT.expected,
             ));
         }
         if !p.cool_off_multiplier.is_finite() || p.cool_off_multiplier < 1.0 {
             return Err(PolicyError::invalid(
                 "cool_off_multiplier",
                 p.cool_off_multiplier,
-                "a number of at least 1.0 (1.0: every lock lasts `cool_off`)",
+                settings::MULTIPLIER,
             ));
         }
         for (key, d) in [
@@ -605,13 +651,7 @@ impl PolicyBuilder {
                 "a non-empty list of \"ip\", \"username\", \"user_agent\" or lists of them, e.g. [\"ip\", [\"username\", \"ip\"]]",
             ));
         }
-        if p.ipv6_prefix == 0 || p.ipv6_prefix > 128 {
-            return Err(PolicyError::invalid(
-                "ipv6_prefix",
-                p.ipv6_prefix,
-                "a prefix length from 1 to 128",
-            ));
-        }
+        settings::IPV6_PREFIX.check("ipv6_prefix", u64::from(p.ipv6_prefix))?;
         if p.username_field.trim().is_empty() {
             return Err(PolicyError::invalid(
                 "username_field",
@@ -619,27 +659,9 @@ impl PolicyBuilder {
                 "a non-empty field name",
             ));
         }
-        if p.username_max_length == 0 || p.username_max_length > 4096 {
-            return Err(PolicyError::invalid(
-                "username_max_length",
-                p.username_max_length,
-                "a length from 1 to 4096 characters",
-            ));
-        }
-        if p.body_limit < 64 || p.body_limit > 16 * 1024 * 1024 {
-            return Err(PolicyError::invalid(
-                "body_limit",
-                p.body_limit,
-                "a size in bytes from 64 to 16777216",
-            ));
-        }
-        if !(400..=599).contains(&p.lockout_status) {
-            return Err(PolicyError::invalid(
-                "lockout_status",
-                p.lockout_status,
-                "an HTTP error status from 400 to 599",
-            ));
-        }
+        settings::USERNAME_MAX_LENGTH.check("username_max_length", p.username_max_length as u64)?;
+        settings::BODY_LIMIT.check("body_limit", p.body_limit as u64)?;
+        settings::LOCKOUT_STATUS.check("lockout_status", u64::from(p.lockout_status))?;
         if let Some(url) = &p.lockout_url {
             if url.is_empty() || url.chars().any(|c| c.is_control() || c == ' ') {
                 return Err(PolicyError::invalid(
@@ -711,12 +733,8 @@ impl PolicyBuilder {
                 ));
             }
         }
-        if p.log_max_failures_per_user == Some(0) {
-            return Err(PolicyError::invalid(
-                "log_max_failures_per_user",
-                0,
-                "a whole number of at least 1, or no value for no cap",
-            ));
+        if let Some(n) = p.log_max_failures_per_user {
+            settings::LOG_MAX_FAILURES.check("log_max_failures_per_user", u64::from(n))?;
         }
         Ok(p)
     }
