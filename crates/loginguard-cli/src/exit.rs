@@ -147,8 +147,21 @@ fn policy_hint(err: &PolicyError) -> String {
         PolicyError::File { .. } => {
             "pass an existing, valid TOML file with --config, or leave --config out to use ./loginguard.toml when present".to_owned()
         }
+        PolicyError::UnknownKey {
+            variable: Some(var),
+            suggestion,
+            ..
+        } => match suggestion {
+            Some(name) => format!(
+                "rename {var} to LOGINGUARD_{}, or unset it; only LOGINGUARD_CONFIG, LOGINGUARD_LOG, LOGINGUARD_TEST_* and LOGINGUARD_PROXY_* are not settings",
+                name.to_ascii_uppercase()
+            ),
+            None => format!(
+                "unset {var}; only LOGINGUARD_CONFIG, LOGINGUARD_LOG, LOGINGUARD_TEST_* and LOGINGUARD_PROXY_* are not settings, and the README lists every setting"
+            ),
+        },
         PolicyError::UnknownKey { .. } => {
-            "check the spelling in the file or the LOGINGUARD_* variable; the README lists every setting".to_owned()
+            "check the spelling of the key in the file; the README lists every setting".to_owned()
         }
         _ => "fix the value in the configuration file or its LOGINGUARD_* variable, then run `loginguard check`".to_owned(),
     }

@@ -469,6 +469,47 @@ fn bad_configuration_values_are_one_line_and_a_hint() {
 }
 
 #[test]
+fn a_mistyped_environment_variable_is_refused_with_the_right_name() {
+    let site = Site::migrated("");
+    let out = site
+        .cmd()
+        .arg("check")
+        .env("LOGINGUARD_COOLOFF", "15m")
+        .assert()
+        .code(3)
+        .get_output()
+        .clone();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: unknown setting `cooloff` (from the environment variable LOGINGUARD_COOLOFF): did you mean `cool_off`?\n\
+         hint: rename LOGINGUARD_COOLOFF to LOGINGUARD_COOL_OFF, or unset it; only LOGINGUARD_CONFIG, LOGINGUARD_LOG, \
+         LOGINGUARD_TEST_* and LOGINGUARD_PROXY_* are not settings\n"
+    );
+    let out = site
+        .cmd()
+        .arg("check")
+        .env("LOGINGUARD_TEST_ANYTHING", "1")
+        .env("LOGINGUARD_PROXY_LISTEN", "127.0.0.1:8080")
+        .env("LOGINGUARD_COOL_OFF", "15m")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("locks last 15 minutes"));
+}
+
+#[test]
+fn a_mistyped_key_in_the_file_names_the_setting() {
+    let site = Site::new("cooloff = \"15m\"");
+    let out = site.cmd().arg("list").assert().code(3).get_output().clone();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: unknown setting `cooloff` in loginguard.toml: did you mean `cool_off`?\n\
+         hint: check the spelling of the key in the file; the README lists every setting\n"
+    );
+}
+
+#[test]
 fn bad_flags_and_flag_values_exit_2_with_a_hint() {
     let site = Site::migrated("");
     for args in [

@@ -6,6 +6,11 @@
 //! the environment are comma-separated (`LOGINGUARD_ALLOW_LIST=10.0.0.0/8,::1`)
 //! or TOML arrays; a combined criterion is written `username+ip`.
 //!
+//! An unknown key in the file and an unknown `LOGINGUARD_*` variable are
+//! both refused, naming the closest known setting. `LOGINGUARD_CONFIG`,
+//! `LOGINGUARD_LOG`, `LOGINGUARD_TEST_*` and `LOGINGUARD_PROXY_*` are not
+//! settings and are left alone.
+//!
 //! ```
 //! use loginguard_core::Config;
 //!
