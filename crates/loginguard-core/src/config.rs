@@ -40,6 +40,30 @@ pub const DEFAULT_CONFIG_FILE: &str = "loginguard.toml";
 /// The default store: an SQLite file in the working directory.
 pub const DEFAULT_STORE: &str = "sqlite://loginguard.db";
 
+/// What `store_prefix` accepts: a name that is safe as a PostgreSQL schema
+/// and inside a Redis hash tag.
+pub const STORE_PREFIX_RULE: &str =
+    "1 to 63 lower-case letters, digits or '_', not starting with a digit or \"pg_\"";
+
+/// Whether `prefix` follows [`STORE_PREFIX_RULE`]. This is the one check of
+/// a store prefix: [`Config`] makes it when it loads, and the PostgreSQL
+/// and Redis stores' options when they are given one in code.
+///
+/// ```
+/// use loginguard_core::config::is_valid_store_prefix;
+///
+/// assert!(is_valid_store_prefix("shop_lg"));
+/// assert!(!is_valid_store_prefix("Shop-LG"));
+/// ```
+pub fn is_valid_store_prefix(prefix: &str) -> bool {
+    (1..=63).contains(&prefix.len())
+        && prefix
+            .bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_')
+        && !prefix.starts_with(|c: char| c.is_ascii_digit())
+        && !prefix.starts_with("pg_")
+}
+
 /// The prefix of every environment variable loginguard reads.
 pub const ENV_PREFIX: &str = "LOGINGUARD_";
 
@@ -201,16 +225,11 @@ impl Config {
                 "\"memory\", \"sqlite://path\", \"postgres://…\" or \"redis://…\"",
             ));
         }
-        let s = &self.store_prefix;
-        if s.is_empty()
-            || s.len() > 48
-            || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            || s.starts_with(|c: char| c.is_ascii_digit())
-        {
+        if !is_valid_store_prefix(&self.store_prefix) {
             return Err(PolicyError::invalid(
                 "store_prefix",
-                format!("{s:?}"),
-                "1 to 48 letters, digits or '_', not starting with a digit",
+                format!("{:?}", self.store_prefix),
+                STORE_PREFIX_RULE,
             ));
         }
         Ok(())
@@ -301,7 +320,6 @@ mod tests {
             failure_log = false
             log_retention = "30d"
             log_max_failures_per_user = 50
-            sensitive_fields = ["password", "otp"]
             store = "memory"
             auto_migrate = true
             store_timeout = "500ms"
@@ -455,6 +473,18 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert_eq!(err, "unknown setting `cooloff`: did you mean `cool_off`?");
+    }
+
+    #[test]
+    fn store_prefix_follows_the_one_rule() {
+        for bad in ["Shop", "shop-prod", "shop:prod", "1shop", "pg_shop", ""] {
+            let err = Config::from_toml_str(&format!("store_prefix = {bad:?}"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(STORE_PREFIX_RULE), "{bad}: {err}");
+        }
+        let c = Config::from_toml_str("store_prefix = \"shop_prod\"").unwrap();
+        assert_eq!(c.store_prefix, "shop_prod");
     }
 
     #[test]

@@ -266,9 +266,6 @@ pub struct Policy {
     /// At most this many failure-log rows per username (default: no cap).
     #[serde(deserialize_with = "settings::log_max_failures")]
     pub log_max_failures_per_user: Option<u32>,
-    /// Request fields that are never logged or stored (default `["password"]`).
-    #[serde(deserialize_with = "settings::texts")]
-    pub sensitive_fields: Vec<String>,
     /// Outcome rule: statuses of the login handler's response that mean a
     /// wrong password (default `[401, 403, 422]`).
     #[serde(deserialize_with = "settings::statuses")]
@@ -327,7 +324,6 @@ impl Default for Policy {
             failure_log: true,
             log_retention: None,
             log_max_failures_per_user: None,
-            sensitive_fields: vec!["password".to_owned()],
             failure_statuses: vec![401, 403, 422],
             success_statuses: Vec::new(),
             failure_location: None,
@@ -552,10 +548,6 @@ impl PolicyBuilder {
     setter!(
         /// Cap failure-log rows per username (default: none).
         log_max_failures_per_user: Option<u32>
-    );
-    setter!(
-        /// Fields never logged or stored (default `["password"]`).
-        sensitive_fields: Vec<String>
     );
     setter!(
         /// Response statuses that mean a wrong password (default `[401, 403, 422]`).

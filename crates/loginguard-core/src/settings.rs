@@ -223,13 +223,6 @@ pub(crate) fn secret_token<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Str
     }
 }
 
-/// A list of strings.
-pub(crate) fn texts<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    list_of(value(d)?, "a list of strings", |i| {
-        i.as_str().map(str::to_owned)
-    })
-}
-
 /// A list of IP addresses or CIDR ranges.
 pub(crate) fn nets<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
     let expected = "a list of IP addresses or CIDR ranges, e.g. [\"10.0.0.0/8\", \"2001:db8::1\"]";

@@ -17,7 +17,7 @@ pub enum PostgresStoreError {
         reason: String,
     },
     /// The schema name is not a plain SQL identifier.
-    #[error("invalid PostgreSQL schema name {0:?} (from `store_prefix`): use 1 to 63 lower-case letters, digits and `_`, not starting with a digit")]
+    #[error("invalid PostgreSQL schema name {0:?} (from `store_prefix`): use {rule}", rule = loginguard_core::config::STORE_PREFIX_RULE)]
     Schema(String),
     /// No answer within the store timeout.
     #[error("no answer from PostgreSQL within {0:?}: is the server up? (raise `store_timeout` if it is only slow)")]

@@ -57,7 +57,8 @@ impl PostgresOptions {
     }
 
     /// The schema holding every table (default `loginguard`; created by
-    /// `migrate`). 1 to 63 lower-case letters, digits and `_`.
+    /// `migrate`), checked by
+    /// [`is_valid_store_prefix`](loginguard_core::config::is_valid_store_prefix).
     pub fn schema(mut self, schema: impl Into<String>) -> PostgresOptions {
         self.schema = schema.into();
         self
@@ -99,16 +100,10 @@ impl PostgresOptions {
     }
 
     pub(crate) fn check(&self) -> Result<(), PostgresStoreError> {
-        let s = &self.schema;
-        let ok = (1..=63).contains(&s.len())
-            && s.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-            && !s.starts_with(|c: char| c.is_ascii_digit())
-            && !s.starts_with("pg_");
-        if ok {
+        if loginguard_core::config::is_valid_store_prefix(&self.schema) {
             Ok(())
         } else {
-            Err(PostgresStoreError::Schema(s.clone()))
+            Err(PostgresStoreError::Schema(self.schema.clone()))
         }
     }
 }

@@ -201,7 +201,7 @@ fn main() {
         .build()
         .expect("runtime");
     runtime.block_on(async {
-        let prefix = format!("lgbench-{:08x}", rand::random::<u32>());
+        let prefix = format!("lgbench_{:08x}", rand::random::<u32>());
         let store = Arc::new(
             RedisStore::connect(&url, RedisOptions::new().prefix(&prefix))
                 .await

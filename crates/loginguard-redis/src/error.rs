@@ -17,9 +17,7 @@ pub enum RedisStoreError {
         reason: String,
     },
     /// The key prefix is not usable in a Redis key with a hash tag.
-    #[error(
-        "invalid Redis key prefix {0:?}: use 1 to 64 printable characters, no spaces, `{{` or `}}`"
-    )]
+    #[error("invalid Redis key prefix {0:?} (from `store_prefix`): use {rule}", rule = loginguard_core::config::STORE_PREFIX_RULE)]
     Prefix(String),
     /// No answer within the store timeout.
     #[error("no answer from Redis within {0:?}: is the server up? (raise `store_timeout` if it is only slow)")]

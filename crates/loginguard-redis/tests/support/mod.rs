@@ -40,7 +40,7 @@ pub fn shared_url() -> Option<String> {
 
 /// A fresh random key prefix, so runs never collide.
 pub fn random_prefix() -> String {
-    format!("lgtest-{:016x}", rand::random::<u64>())
+    format!("lgtest_{:016x}", rand::random::<u64>())
 }
 
 /// Options for tests: a random prefix and a short retention, so that
