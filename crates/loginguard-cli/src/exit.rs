@@ -46,6 +46,9 @@ pub(crate) enum CliError {
     /// The store keeps no audit log.
     #[error("the store {0} keeps no audit log")]
     NoAuditLog(String),
+    /// A `--username` the engine would refuse, so no key can hold it.
+    #[error("invalid value for '--username': {reason}")]
+    BadUsername { reason: loginguard::UsernameError },
 }
 
 /// Prints `err` as `error: …` (one line) and `hint: …`, and returns its exit code.
@@ -122,6 +125,10 @@ fn classify(err: &anyhow::Error) -> (u8, Option<String>) {
                 CliError::Warnings(_) => (
                     WARNINGS,
                     Some("fix the settings warned about above, or drop --strict".to_owned()),
+                ),
+                CliError::BadUsername { .. } => (
+                    USAGE,
+                    Some("give the username as it is typed at the login form; usernames the engine refuses are never stored".to_owned()),
                 ),
                 CliError::NoAuditLog(_) => (
                     STORE,

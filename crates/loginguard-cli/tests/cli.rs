@@ -322,6 +322,46 @@ fn reset_by_ip_username_both_and_everything() {
 }
 
 #[test]
+fn username_flags_are_normalised_like_the_engine() {
+    let site = Site::migrated(
+        "lockout_parameters = [\"username\"]\nusername_case_insensitive = true\nusername_max_length = 20",
+    );
+    site.attempts(&[("10.0.0.1", "Alice"), ("10.0.0.2", " ALICE ")], &[]);
+    site.cmd()
+        .args(["list", "--username", "Alice"])
+        .assert()
+        .success()
+        .stdout(contains("login/username=alice").and(contains("1 key,")));
+    let out = site
+        .cmd()
+        .args(["logs", "--json", "--username", "ALICE"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let entries: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(entries.as_array().unwrap().len(), 2);
+    site.cmd()
+        .args(["reset", "--username", "  Alice"])
+        .assert()
+        .success()
+        .stdout(contains("cleared 1 record (username \"alice\")"));
+    let out = site
+        .cmd()
+        .args(["reset", "--username", &"a".repeat(21)])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: invalid value for '--username': username is longer than 20 characters\n\
+         hint: give the username as it is typed at the login form; usernames the engine refuses are never stored\n"
+    );
+}
+
+#[test]
 fn logs_filter_by_kind_user_ip_time_and_limit() {
     let site = Site::migrated("");
     site.attempts(

@@ -18,7 +18,7 @@ pub(crate) struct Args {
     /// Only keys for this client IP.
     #[arg(long, value_name = "IP")]
     pub(crate) ip: Option<String>,
-    /// Only keys for this username.
+    /// Only keys for this username (normalised as the engine stores it).
     #[arg(long, value_name = "NAME")]
     pub(crate) username: Option<String>,
     /// Only keys of this scope.
@@ -40,7 +40,7 @@ pub(crate) async fn run(global: &Global, args: Args) -> anyhow::Result<()> {
         filter = filter.ip(ip);
     }
     if let Some(username) = args.username {
-        filter = filter.username(username);
+        filter = filter.username(super::username_flag(&config, &username)?);
     }
     if let Some(scope) = args.scope {
         filter = filter.scope(scope);

@@ -20,7 +20,7 @@ pub(crate) struct Args {
     /// Only the access log (successful logins).
     #[arg(long)]
     pub(crate) successes: bool,
-    /// Only entries for this username.
+    /// Only entries for this username (normalised as the engine stores it).
     #[arg(long, value_name = "NAME")]
     pub(crate) username: Option<String>,
     /// Only entries from this IP.
@@ -51,7 +51,7 @@ pub(crate) async fn run(global: &Global, args: Args) -> anyhow::Result<()> {
         query = query.kind(AuditKind::Success);
     }
     if let Some(username) = args.username {
-        query = query.username(username);
+        query = query.username(super::username_flag(&config, &username)?);
     }
     if let Some(ip) = args.ip {
         query = query.ip(ip);

@@ -11,7 +11,19 @@ pub(crate) mod proxy;
 pub(crate) mod purge_logs;
 pub(crate) mod reset;
 
+use loginguard::Config;
+
 use crate::cli::{Cli, Command};
+use crate::exit::CliError;
+
+/// A `--username` flag, normalised exactly as the engine stores it
+/// (trimmed, case-folded when `username_case_insensitive`).
+pub(crate) fn username_flag(config: &Config, raw: &str) -> Result<String, CliError> {
+    config
+        .policy
+        .normalize_username(raw)
+        .map_err(|reason| CliError::BadUsername { reason })
+}
 
 /// Runs the chosen subcommand.
 pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {

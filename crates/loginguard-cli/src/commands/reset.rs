@@ -14,7 +14,7 @@ pub(crate) struct Args {
     /// Only keys for this client IP (as stored: IPv6 grouped by ipv6_prefix, e.g. 2001:db8::/64).
     #[arg(long, value_name = "IP")]
     pub(crate) ip: Option<String>,
-    /// Only keys for this username (as stored: trimmed, case-folded if configured).
+    /// Only keys for this username (normalised as the engine stores it: trimmed, case-folded if configured).
     #[arg(long, value_name = "NAME")]
     pub(crate) username: Option<String>,
     /// Only keys of this scope (guarded endpoint), e.g. login.
@@ -32,6 +32,7 @@ pub(crate) async fn run(global: &Global, args: Args) -> anyhow::Result<()> {
         filter = filter.ip(ip);
     }
     if let Some(username) = args.username {
+        let username = super::username_flag(&config, &username)?;
         what.push(format!("username {username:?}"));
         filter = filter.username(username);
     }
