@@ -174,8 +174,10 @@ fn check_reports_pending_migrations_then_passes_with_warnings() {
         contains("reachable")
             .and(contains("schema version 1 of 1; journal mode wal"))
             .and(contains("warning: lockout by IP address alone"))
+            .and(contains("warning: neither cool_off nor failure_window is set: locks last until an administrator resets them"))
             .and(contains("warning: trusted_proxies is empty"))
-            .and(contains("ok: no errors, 3 warning(s)")),
+            .and(contains("client   IP of the connecting socket; no forwarding header is read (trusted_proxies is empty); IPv6 addresses grouped by /64"))
+            .and(contains("ok: no errors, 4 warning(s)")),
     );
     let out = site
         .cmd()
@@ -214,6 +216,27 @@ fn check_names_risky_settings_in_plain_words() {
             .and(contains("monitor-only"))
             .and(contains("failure_limit = 500"))
             .and(contains("every user shares the proxy's IP")),
+    );
+    let proxied = Site::migrated(
+        r#"
+        lockout_parameters = [["username", "ip"]]
+        cool_off = "15m"
+        trusted_proxies = ["10.0.0.1", "10.0.0.2"]
+        client_ip_header = "x-real-ip"
+        ipv6_prefix = 128
+        log_retention = "90d"
+        "#,
+    );
+    proxied.cmd().arg("check").assert().success().stdout(
+        contains(
+            "client   IP from the `x-real-ip` header (client_ip_header), read only when the connection comes from \
+             trusted_proxies (2 ranges), from the right past those proxies; every other forwarding header is ignored; \
+             each IPv6 address counts apart\n",
+        )
+        .and(contains(
+            "warning: ipv6_prefix = 128: one IPv6 subscriber holds a whole /64 and can rotate through its addresses",
+        ))
+        .and(contains("ok: no errors, 1 warning(s)")),
     );
     let memory = Site::new("");
     memory

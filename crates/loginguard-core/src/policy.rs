@@ -217,7 +217,9 @@ pub struct Policy {
     /// `cf-connecting-ip`). Every other forwarding header is ignored.
     #[serde(deserialize_with = "settings::header_name")]
     pub client_ip_header: String,
-    /// IPv6 clients are grouped by this prefix length (default 128: no grouping).
+    /// IPv6 clients are grouped by this prefix length (default 64: one
+    /// subscriber's /64 is one client, however often it rotates addresses;
+    /// 128 counts each address apart).
     #[serde(deserialize_with = "settings::ipv6_prefix")]
     pub ipv6_prefix: u8,
     /// The form or JSON field holding the username (default `username`).
@@ -309,7 +311,7 @@ impl Default for Policy {
             never_lockout_get: false,
             trusted_proxies: Vec::new(),
             client_ip_header: "x-forwarded-for".to_owned(),
-            ipv6_prefix: 128,
+            ipv6_prefix: 64,
             username_field: "username".to_owned(),
             username_case_insensitive: false,
             username_max_length: 256,
@@ -490,7 +492,8 @@ impl PolicyBuilder {
         client_ip_header: String
     );
     setter!(
-        /// Group IPv6 clients by this prefix length, e.g. 64 (default 128).
+        /// Group IPv6 clients by this prefix length (default 64; 128: each
+        /// address apart, which lets one subscriber rotate through its /64).
         ipv6_prefix: u8
     );
     setter!(
@@ -760,6 +763,7 @@ mod tests {
         assert!(p.reset_cool_off_on_failure_during_lockout);
         assert_eq!(p.lockout_status, 429);
         assert_eq!(p.on_store_error, OnStoreError::Deny);
+        assert_eq!(p.ipv6_prefix, 64);
     }
 
     #[test]

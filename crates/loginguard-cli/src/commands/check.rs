@@ -34,6 +34,7 @@ pub(crate) async fn run(global: &Global, args: Args) -> anyhow::Result<()> {
         global.config_origin()
     );
     println!("policy   {}", summary(&config));
+    println!("client   {}", client_ip(&config));
     let health = async {
         let store = open_store_with(&config, OpenMode::Inspect).await?;
         store.health().await
@@ -91,6 +92,28 @@ fn summary(config: &Config) -> String {
     )
 }
 
+/// Where the client IP comes from, in one line.
+fn client_ip(config: &Config) -> String {
+    let p = &config.policy;
+    let grouping = if p.ipv6_prefix >= 128 {
+        "each IPv6 address counts apart".to_owned()
+    } else {
+        format!("IPv6 addresses grouped by /{}", p.ipv6_prefix)
+    };
+    if p.trusted_proxies.is_empty() {
+        return format!(
+            "IP of the connecting socket; no forwarding header is read (trusted_proxies is empty); {grouping}"
+        );
+    }
+    let n = p.trusted_proxies.len();
+    format!(
+        "IP from the `{}` header (client_ip_header), read only when the connection comes from trusted_proxies \
+         ({n} {}), from the right past those proxies; every other forwarding header is ignored; {grouping}",
+        p.client_ip_header,
+        if n == 1 { "range" } else { "ranges" },
+    )
+}
+
 /// Risky settings, in plain words.
 pub(crate) fn warnings(config: &Config) -> Vec<String> {
     let p = &config.policy;
@@ -112,6 +135,21 @@ pub(crate) fn warnings(config: &Config) -> Vec<String> {
              (e.g. \"15m\") or lock by [\"username\", \"ip\"]"
                 .to_owned(),
         );
+    }
+    if p.cool_off.is_none() && p.failure_window.is_none() && p.lock_out_at_failure {
+        out.push(
+            "neither cool_off nor failure_window is set: locks last until an administrator resets them and \
+             failures are never forgotten, so a user's occasional typos add up to a lock; set cool_off \
+             (e.g. \"15m\") or failure_window (e.g. \"1h\")"
+                .to_owned(),
+        );
+    }
+    if p.uses(Field::Ip) && p.ipv6_prefix > 64 {
+        out.push(format!(
+            "ipv6_prefix = {}: one IPv6 subscriber holds a whole /64 and can rotate through its addresses, getting a \
+             fresh counter each time; 64 (the default) counts the /64 as one client",
+            p.ipv6_prefix
+        ));
     }
     if p.trusted_proxies.is_empty()
         && (p.uses(Field::Ip) || !p.allow_list.is_empty() || !p.deny_list.is_empty())
@@ -195,12 +233,38 @@ mod tests {
     }
 
     #[test]
-    fn defaults_warn_about_ip_lockout_proxies_and_retention() {
+    fn defaults_warn_about_ip_lockout_endless_locks_proxies_and_retention() {
         let w = warnings(&config(""));
-        assert_eq!(w.len(), 3, "{w:#?}");
+        assert_eq!(w.len(), 4, "{w:#?}");
         assert!(w[0].contains("IP address alone"));
-        assert!(w[1].contains("trusted_proxies"));
-        assert!(w[2].contains("log_retention"));
+        assert!(w[1].contains("neither cool_off nor failure_window"));
+        assert!(w[2].contains("trusted_proxies"));
+        assert!(w[3].contains("log_retention"));
+    }
+
+    #[test]
+    fn a_failure_window_alone_is_not_an_endless_lock_warning() {
+        let w = warnings(&config(
+            "failure_window = \"1h\"\nlockout_parameters = [[\"username\", \"ip\"]]",
+        ));
+        assert!(!w.iter().any(|w| w.contains("neither")), "{w:#?}");
+    }
+
+    #[test]
+    fn the_client_ip_line_names_the_header_only_with_trusted_proxies() {
+        assert_eq!(
+            client_ip(&config("")),
+            "IP of the connecting socket; no forwarding header is read (trusted_proxies is empty); \
+             IPv6 addresses grouped by /64"
+        );
+        assert_eq!(
+            client_ip(&config(
+                "trusted_proxies = [\"10.0.0.0/8\"]\nclient_ip_header = \"CF-Connecting-IP\"\nipv6_prefix = 128"
+            )),
+            "IP from the `cf-connecting-ip` header (client_ip_header), read only when the connection comes from \
+             trusted_proxies (1 range), from the right past those proxies; every other forwarding header is ignored; \
+             each IPv6 address counts apart"
+        );
     }
 
     #[test]
@@ -225,6 +289,10 @@ mod tests {
             ("failure_limit = 1000", "failure_limit = 1000"),
             ("cool_off = \"5s\"", "cool_off = 5 seconds"),
             ("enabled = false", "turned off"),
+            (
+                "ipv6_prefix = 128",
+                "ipv6_prefix = 128: one IPv6 subscriber",
+            ),
         ] {
             let w = warnings(&config(toml));
             assert!(w.iter().any(|w| w.contains(needle)), "{toml}: {w:#?}");
