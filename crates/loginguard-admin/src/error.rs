@@ -27,7 +27,7 @@ pub enum AdminError {
     #[error("invalid admin sign-in policy: {0}")]
     Policy(#[from] PolicyError),
     /// The address could not be bound.
-    #[error("cannot listen on {addr}: {source} (is another server using it? try another --addr)")]
+    #[error("cannot listen on {addr}")]
     Bind {
         /// The address.
         addr: std::net::SocketAddr,

@@ -5,8 +5,8 @@
 //! | 0 | success (`check`: no errors; warnings may have been printed) |
 //! | 1 | the store failed: unreachable, locked by another process past `store_timeout`, I/O |
 //! | 2 | bad command line: unknown subcommand or flag, bad flag value |
-//! | 3 | bad configuration: missing or unreadable file, unknown key, bad value, bad `store` URL, no database file |
-//! | 4 | the schema needs attention: pending migrations (run `loginguard migrate`) or newer than this build |
+//! | 3 | bad configuration: missing or unreadable file, unknown key, bad value, bad `store` URL |
+//! | 4 | the schema needs attention: no database yet or pending migrations (run `loginguard migrate`), or newer than this build |
 //! | 5 | `check --strict` found warnings |
 
 use std::process::ExitCode;
@@ -26,8 +26,8 @@ Exit codes:
   0  success (check: no errors; warnings may have been printed)
   1  the store failed (unreachable, locked by another process, I/O)
   2  bad command line (unknown flag, bad value)
-  3  bad configuration (missing file, unknown key, bad value, bad store URL, no database)
-  4  the schema needs attention (pending migrations: run `loginguard migrate`; or newer than this build)
+  3  bad configuration (missing file, unknown key, bad value, bad store URL)
+  4  the schema needs attention (no database yet or pending migrations: run `loginguard migrate`; or newer than this build)
   5  check --strict found warnings";
 
 /// Errors of the command itself (not of the library).
@@ -145,14 +145,30 @@ fn classify(err: &anyhow::Error) -> (u8, Option<String>) {
         if let Some(e) = cause.downcast_ref::<StoreError>() {
             return store_hint(e);
         }
+        let bind = match cause.downcast_ref::<loginguard_demo::DemoError>() {
+            Some(loginguard_demo::DemoError::Bind { addr, source }) => Some((addr, source)),
+            _ => match cause.downcast_ref::<loginguard_admin::AdminError>() {
+                Some(loginguard_admin::AdminError::Bind { addr, source }) => Some((addr, source)),
+                _ => None,
+            },
+        };
+        if let Some((addr, source)) = bind {
+            return (STORE, Some(bind_hint(addr, source)));
+        }
     }
     (STORE, None)
 }
 
 fn policy_hint(err: &PolicyError) -> String {
     match err {
+        PolicyError::File { path, .. } if path == loginguard::DEFAULT_CONFIG_FILE => {
+            format!("make ./{path} readable, or pass another file with --config")
+        }
         PolicyError::File { .. } => {
-            "pass an existing, valid TOML file with --config, or leave --config out to use ./loginguard.toml when present".to_owned()
+            "pass an existing, readable file with --config (or LOGINGUARD_CONFIG), or leave it out to use ./loginguard.toml when present".to_owned()
+        }
+        PolicyError::Syntax { path, .. } => {
+            format!("fix {path} at the line and column shown: each key once, strings in quotes")
         }
         PolicyError::UnknownKey {
             variable: Some(var),
@@ -170,7 +186,31 @@ fn policy_hint(err: &PolicyError) -> String {
         PolicyError::UnknownKey { .. } => {
             "check the spelling of the key in the file; the README lists every setting".to_owned()
         }
+        PolicyError::Invalid {
+            variable: Some(var),
+            ..
+        } => format!("fix or unset {var}, then run `loginguard check`"),
+        PolicyError::Invalid { key, origin, .. } if !origin.is_empty() => {
+            format!("fix `{key}`{origin}, then run `loginguard check`")
+        }
         _ => "fix the value in the configuration file or its LOGINGUARD_* variable, then run `loginguard check`".to_owned(),
+    }
+}
+
+fn bind_hint(addr: &std::net::SocketAddr, err: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    let other = "choose another --addr (port 0 picks a free one)";
+    match err.kind() {
+        ErrorKind::AddrInUse => {
+            format!("another program is listening on {addr}: stop it, or {other}")
+        }
+        ErrorKind::PermissionDenied => {
+            format!("ports below 1024 need extra privileges: {other}")
+        }
+        ErrorKind::AddrNotAvailable => {
+            format!("{} is not an address of this machine: {other}", addr.ip())
+        }
+        _ => other.to_owned(),
     }
 }
 
@@ -183,6 +223,10 @@ fn store_hint(err: &StoreError) -> (u8, Option<String>) {
         StoreError::SchemaTooNew { .. } => (
             SCHEMA,
             Some("a newer loginguard migrated this database; run that version or upgrade this one".to_owned()),
+        ),
+        StoreError::NotCreated { .. } => (
+            SCHEMA,
+            Some("`loginguard migrate` creates it with this configuration (or set auto_migrate = true); if it should already exist, check `store`".to_owned()),
         ),
         StoreError::Config(_) => (
             CONFIG,

@@ -572,6 +572,103 @@ fn a_mistyped_key_in_the_file_names_the_setting() {
     );
 }
 
+/// The stderr of `loginguard <args>` in `dir` with no configuration
+/// variables, and its exit code.
+fn stderr_in(dir: &Path, args: &[&str]) -> (i32, String) {
+    let out = Site::new("")
+        .cmd()
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_in_a_fresh_directory_says_to_run_migrate() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Site::new("")
+        .cmd()
+        .current_dir(dir.path())
+        .arg("check")
+        .assert()
+        .code(4)
+        .get_output()
+        .clone();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: the database loginguard.db is not created yet: run `loginguard migrate`\n\
+         hint: `loginguard migrate` creates it with this configuration (or set auto_migrate = true); \
+         if it should already exist, check `store`\n"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("config   ok: defaults"));
+}
+
+#[test]
+fn each_configuration_error_has_the_hint_of_its_situation() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = dir.path().join("loginguard.toml");
+    for (text, expected) in [
+        (
+            "failure_limit = 3\nfailure_limit = 4\n",
+            "error: configuration loginguard.toml is not valid TOML: TOML parse error at line 2, column 1: duplicate key\n\
+             hint: fix loginguard.toml at the line and column shown: each key once, strings in quotes\n",
+        ),
+        (
+            "failure_limit = 0\n",
+            "error: invalid value for `failure_limit` in loginguard.toml: 0 — expected a whole number from 1 to 4294967295\n\
+             hint: fix `failure_limit` in loginguard.toml, then run `loginguard check`\n",
+        ),
+        (
+            "failure_limit = \"five\"\n",
+            "error: invalid value for `failure_limit` in loginguard.toml: \"five\" — expected a whole number from 1 to 4294967295\n\
+             hint: fix `failure_limit` in loginguard.toml, then run `loginguard check`\n",
+        ),
+    ] {
+        std::fs::write(&toml, text).unwrap();
+        assert_eq!(stderr_in(dir.path(), &["check"]), (3, expected.to_owned()), "{text}");
+    }
+    std::fs::remove_file(&toml).unwrap();
+    let out = Site::new("")
+        .cmd()
+        .current_dir(dir.path())
+        .arg("check")
+        .env("LOGINGUARD_COOL_OFF", "soon")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: invalid value for `cool_off` (from LOGINGUARD_COOL_OFF): \"soon\" — expected a duration like \"90s\", \
+         \"15m\", \"2h\", \"30d\", a number of seconds, or \"none\"\n\
+         hint: fix or unset LOGINGUARD_COOL_OFF, then run `loginguard check`\n"
+    );
+}
+
+#[test]
+fn a_port_in_use_is_one_cause_and_a_hint() {
+    let site = Site::migrated("");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = site
+        .cmd()
+        .args(["demo", "--addr", &addr])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "error: cannot listen on {addr}: Address already in use (os error 98)\n\
+             hint: another program is listening on {addr}: stop it, or choose another --addr (port 0 picks a free one)\n"
+        )
+    );
+}
+
 #[test]
 fn bad_flags_and_flag_values_exit_2_with_a_hint() {
     let site = Site::migrated("");
@@ -601,9 +698,10 @@ fn bad_flags_and_flag_values_exit_2_with_a_hint() {
 #[test]
 fn an_unmigrated_database_says_to_run_migrate() {
     let site = Site::new("");
-    let out = site.cmd().arg("list").assert().code(3).get_output().clone();
+    let out = site.cmd().arg("list").assert().code(4).get_output().clone();
     one_error_line_and_hint(&out.stderr);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("loginguard migrate"));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("the database lg.db is not created yet: run `loginguard migrate`"));
     std::fs::write(site.db(), b"").unwrap();
     let out = site.cmd().arg("list").assert().code(4).get_output().clone();
     one_error_line_and_hint(&out.stderr);

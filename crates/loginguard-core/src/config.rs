@@ -186,6 +186,7 @@ impl Config {
         if let Some(key) = table.keys().find(|k| !known.contains(&k.as_str())) {
             return Err(unknown(key, origin.to_owned(), None));
         }
+        let mut from_env = Vec::new();
         let mut env: Vec<(String, String)> = env
             .into_iter()
             .filter(|(var, _)| {
@@ -203,16 +204,43 @@ impl Config {
                     Some(var),
                 ));
             }
-            table.insert(key, env_value(&raw));
+            table.insert(key.clone(), env_value(&raw));
+            from_env.push((key, var));
         }
+        // A refused value names where it came from.
+        let locate = |err: PolicyError| match err {
+            PolicyError::Invalid {
+                key,
+                value,
+                expected,
+                ..
+            } => {
+                let variable = from_env
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map(|(_, var)| var.clone());
+                let origin = match &variable {
+                    Some(var) => format!(" (from {var})"),
+                    None => origin.to_owned(),
+                };
+                PolicyError::Invalid {
+                    key,
+                    origin,
+                    variable,
+                    value,
+                    expected,
+                }
+            }
+            other => other,
+        };
         let store_keys = settings::field_names::<Config>();
         let (store, policy): (toml::Table, toml::Table) = table
             .into_iter()
             .partition(|(k, _)| store_keys.contains(&k.as_str()));
-        let policy: Policy = deserialize(policy)?;
-        let mut config: Config = deserialize(store)?;
-        config.policy = policy.to_builder().build()?;
-        config.check()?;
+        let policy: Policy = deserialize(policy).map_err(locate)?;
+        let mut config: Config = deserialize(store).map_err(locate)?;
+        config.policy = policy.to_builder().build().map_err(locate)?;
+        config.check().map_err(locate)?;
         Ok(config)
     }
 
@@ -254,10 +282,11 @@ fn read_file(path: &Path) -> Result<toml::Table, PolicyError> {
 }
 
 fn parse_table(text: &str, path: &str) -> Result<toml::Table, PolicyError> {
-    text.parse::<toml::Table>().map_err(|e| PolicyError::File {
-        path: path.to_owned(),
-        message: e.to_string().trim().to_owned(),
-    })
+    text.parse::<toml::Table>()
+        .map_err(|e| PolicyError::Syntax {
+            path: path.to_owned(),
+            message: e.to_string().trim().to_owned(),
+        })
 }
 
 /// An environment variable's value: a TOML array when it is written as

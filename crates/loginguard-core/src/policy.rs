@@ -101,10 +101,15 @@ pub enum OnStoreError {
 #[non_exhaustive]
 pub enum PolicyError {
     /// A value outside what the key accepts.
-    #[error("invalid value for `{key}`: {value} — expected {expected}")]
+    #[error("invalid value for `{key}`{origin}: {value} — expected {expected}")]
     Invalid {
         /// The setting's name (its TOML key).
         key: String,
+        /// Where it came from (e.g. " in loginguard.toml", " (from
+        /// LOGINGUARD_COOL_OFF)"); empty when set in code.
+        origin: String,
+        /// The environment variable it came from, if it did.
+        variable: Option<String>,
         /// The value given, as written.
         value: String,
         /// What the key accepts.
@@ -127,12 +132,21 @@ pub enum PolicyError {
         /// Every accepted key.
         known: String,
     },
-    /// The configuration file could not be read or parsed.
+    /// The configuration file could not be read.
     #[error("cannot read configuration {path}: {message}")]
     File {
         /// The file's path.
         path: String,
         /// What went wrong.
+        message: String,
+    },
+    /// The configuration file is not valid TOML (a syntax error, a key
+    /// given twice).
+    #[error("configuration {path} is not valid TOML: {message}")]
+    Syntax {
+        /// The file's path.
+        path: String,
+        /// The parser's message, with the line and column.
         message: String,
     },
 }
@@ -146,6 +160,8 @@ impl PolicyError {
     ) -> PolicyError {
         PolicyError::Invalid {
             key: key.into(),
+            origin: String::new(),
+            variable: None,
             value: value.to_string(),
             expected: expected.into(),
         }

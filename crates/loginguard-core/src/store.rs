@@ -48,6 +48,13 @@ pub enum StoreError {
         /// The newest version this build knows.
         expected: i64,
     },
+    /// The database does not exist yet (and the store was not asked to
+    /// create it): `loginguard migrate` creates it.
+    #[error("{what} is not created yet: run `loginguard migrate`")]
+    NotCreated {
+        /// What is missing, e.g. "the database loginguard.db".
+        what: String,
+    },
     /// The store does not offer this operation.
     #[error("this store does not support {0}")]
     Unsupported(&'static str),

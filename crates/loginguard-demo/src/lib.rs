@@ -93,9 +93,7 @@ pub enum DemoError {
     #[error("cannot open the store: {0}")]
     Store(#[from] StoreError),
     /// The address could not be bound.
-    #[error(
-        "cannot listen on {addr}: {source} (is another server using it? try --addr 127.0.0.1:0)"
-    )]
+    #[error("cannot listen on {addr}")]
     Bind {
         /// The address.
         addr: SocketAddr,

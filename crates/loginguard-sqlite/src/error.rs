@@ -23,7 +23,7 @@ pub enum SqliteError {
     #[error("applying migrations failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// The database file does not exist and the store was not asked to create it.
-    #[error("no database at {path}: check `store`, or run `loginguard migrate` to create it (or set `auto_migrate = true`)")]
+    #[error("the database {path} is not created yet: run `loginguard migrate`")]
     Missing {
         /// The path that was looked for.
         path: String,
@@ -116,9 +116,10 @@ impl Shared {
     pub(crate) fn to_store_error(&self) -> StoreError {
         let err = &*self.0;
         match err {
-            SqliteError::Missing { .. } | SqliteError::BadUrl { .. } => {
-                StoreError::Config(err.to_string())
-            }
+            SqliteError::Missing { path } => StoreError::NotCreated {
+                what: format!("the database {path}"),
+            },
+            SqliteError::BadUrl { .. } => StoreError::Config(err.to_string()),
             SqliteError::Corrupt { .. } => StoreError::Corrupt(err.to_string()),
             SqliteError::Abandoned => StoreError::Unavailable {
                 message: err.message(),

@@ -19,7 +19,7 @@ async fn a_missing_file_is_not_created_unless_asked() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("lg.db");
     let err = SqliteStore::open(&path).await.unwrap_err();
-    assert!(matches!(err, StoreError::Config(_)), "{err:?}");
+    assert!(matches!(err, StoreError::NotCreated { .. }), "{err:?}");
     assert!(err.to_string().contains("loginguard migrate"), "{err}");
     assert!(!path.exists(), "opening must not create the file");
     SqliteStore::builder(&path)
