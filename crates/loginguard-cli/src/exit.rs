@@ -11,7 +11,7 @@
 
 use std::process::ExitCode;
 
-use loginguard::{PolicyError, StoreError};
+use loginguard::{Origin, PolicyError, StoreError};
 
 pub(crate) const OK: u8 = 0;
 pub(crate) const STORE: u8 = 1;
@@ -171,7 +171,7 @@ fn policy_hint(err: &PolicyError) -> String {
             format!("fix {path} at the line and column shown: each key once, strings in quotes")
         }
         PolicyError::UnknownKey {
-            variable: Some(var),
+            origin: Origin::Env(var),
             suggestion,
             ..
         } => match suggestion {
@@ -187,12 +187,14 @@ fn policy_hint(err: &PolicyError) -> String {
             "check the spelling of the key in the file; the README lists every setting".to_owned()
         }
         PolicyError::Invalid {
-            variable: Some(var),
+            origin: Origin::Env(var),
             ..
         } => format!("fix or unset {var}, then run `loginguard check`"),
-        PolicyError::Invalid { key, origin, .. } if !origin.is_empty() => {
-            format!("fix `{key}`{origin}, then run `loginguard check`")
-        }
+        PolicyError::Invalid {
+            key,
+            origin: origin @ Origin::File(_),
+            ..
+        } => format!("fix `{key}`{origin}, then run `loginguard check`"),
         _ => "fix the value in the configuration file or its LOGINGUARD_* variable, then run `loginguard check`".to_owned(),
     }
 }

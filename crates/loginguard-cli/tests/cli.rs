@@ -544,7 +544,7 @@ fn a_mistyped_environment_variable_is_refused_with_the_right_name() {
         .clone();
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
-        "error: unknown setting `cooloff` (from the environment variable LOGINGUARD_COOLOFF): did you mean `cool_off`?\n\
+        "error: unknown setting `cooloff` (from LOGINGUARD_COOLOFF): did you mean `cool_off`?\n\
          hint: rename LOGINGUARD_COOLOFF to LOGINGUARD_COOL_OFF, or unset it; only LOGINGUARD_CONFIG, LOGINGUARD_LOG, \
          LOGINGUARD_TEST_* and LOGINGUARD_PROXY_* are not settings\n"
     );

@@ -29,7 +29,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Value;
 
-use crate::policy::{Policy, PolicyError};
+use crate::policy::{Origin, Policy, PolicyError};
 use crate::settings::{self, closest};
 
 pub use crate::settings::parse_net;
@@ -145,13 +145,16 @@ impl Config {
     /// exists, else the defaults; then applies `LOGINGUARD_*` variables.
     pub fn load(path: Option<&Path>) -> Result<Config, PolicyError> {
         let (table, origin) = match path {
-            Some(path) => (read_file(path)?, format!(" in {}", path.display())),
+            Some(path) => (read_file(path)?, Origin::File(path.display().to_string())),
             None => {
                 let default = PathBuf::from(DEFAULT_CONFIG_FILE);
                 if default.exists() {
-                    (read_file(&default)?, format!(" in {DEFAULT_CONFIG_FILE}"))
+                    (
+                        read_file(&default)?,
+                        Origin::File(DEFAULT_CONFIG_FILE.to_owned()),
+                    )
                 } else {
-                    (toml::Table::new(), String::new())
+                    (toml::Table::new(), Origin::Code)
                 }
             }
         };
@@ -161,30 +164,28 @@ impl Config {
     /// Parses TOML text (no environment).
     pub fn from_toml_str(text: &str) -> Result<Config, PolicyError> {
         let table = parse_table(text, "TOML text")?;
-        Config::from_sources(table, "", std::iter::empty())
+        Config::from_sources(table, &Origin::Code, std::iter::empty())
     }
 
-    /// Builds from a parsed table (read from `origin`, e.g. `" in
-    /// loginguard.toml"`) and environment variables: every
+    /// Builds from a parsed table (read from `origin`, e.g.
+    /// `Origin::File("loginguard.toml".into())`) and environment variables: every
     /// `LOGINGUARD_<KEY>` overrides `key`, and any other `LOGINGUARD_*`
     /// variable is refused, except `LOGINGUARD_CONFIG`, `LOGINGUARD_LOG`,
     /// `LOGINGUARD_TEST_*` and `LOGINGUARD_PROXY_*`.
     pub fn from_sources(
         mut table: toml::Table,
-        origin: &str,
+        origin: &Origin,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Config, PolicyError> {
         let known: Vec<&str> = known_keys().collect();
-        let unknown =
-            |key: &str, origin: String, variable: Option<String>| PolicyError::UnknownKey {
-                key: key.to_owned(),
-                origin,
-                suggestion: closest(key, known.iter().copied()).map(str::to_owned),
-                variable,
-                known: known.join(", "),
-            };
+        let unknown = |key: &str, origin: Origin| PolicyError::UnknownKey {
+            key: key.to_owned(),
+            origin,
+            suggestion: closest(key, known.iter().copied()).map(str::to_owned),
+            known: known.join(", "),
+        };
         if let Some(key) = table.keys().find(|k| !known.contains(&k.as_str())) {
-            return Err(unknown(key, origin.to_owned(), None));
+            return Err(unknown(key, origin.clone()));
         }
         let mut from_env = Vec::new();
         let mut env: Vec<(String, String)> = env
@@ -198,11 +199,7 @@ impl Config {
         for (var, raw) in env {
             let key = var[ENV_PREFIX.len()..].to_ascii_lowercase();
             if !known.contains(&key.as_str()) {
-                return Err(unknown(
-                    &key,
-                    format!(" (from the environment variable {var})"),
-                    Some(var),
-                ));
+                return Err(unknown(&key, Origin::Env(var)));
             }
             table.insert(key.clone(), env_value(&raw));
             from_env.push((key, var));
@@ -215,18 +212,13 @@ impl Config {
                 expected,
                 ..
             } => {
-                let variable = from_env
-                    .iter()
-                    .find(|(k, _)| *k == key)
-                    .map(|(_, var)| var.clone());
-                let origin = match &variable {
-                    Some(var) => format!(" (from {var})"),
-                    None => origin.to_owned(),
+                let origin = match from_env.iter().find(|(k, _)| *k == key) {
+                    Some((_, var)) => Origin::Env(var.clone()),
+                    None => origin.clone(),
                 };
                 PolicyError::Invalid {
                     key,
                     origin,
-                    variable,
                     value,
                     expected,
                 }
@@ -380,7 +372,7 @@ mod tests {
         let table = "failure_limit = 5\ncool_off = \"1h\"".parse().unwrap();
         let c = Config::from_sources(
             table,
-            "",
+            &Origin::Code,
             env(&[
                 ("LOGINGUARD_FAILURE_LIMIT", "7"),
                 ("LOGINGUARD_COOL_OFF", "none"),
@@ -438,7 +430,7 @@ mod tests {
     fn bad_env_value_is_refused() {
         let err = Config::from_sources(
             toml::Table::new(),
-            "",
+            &Origin::Code,
             env(&[("LOGINGUARD_ENABLED", "perhaps")]),
         )
         .unwrap_err();
@@ -460,7 +452,7 @@ mod tests {
     fn env_lists_may_be_toml_arrays() {
         let c = Config::from_sources(
             toml::Table::new(),
-            "",
+            &Origin::Code,
             env(&[(
                 "LOGINGUARD_LOCKOUT_PARAMETERS",
                 "[\"ip\", [\"username\", \"ip\"]]",
@@ -474,18 +466,18 @@ mod tests {
     fn unknown_env_variables_are_refused_with_a_suggestion() {
         let err = Config::from_sources(
             toml::Table::new(),
-            "",
+            &Origin::Code,
             env(&[("LOGINGUARD_COOLOFF", "15m")]),
         )
         .unwrap_err()
         .to_string();
         assert_eq!(
             err,
-            "unknown setting `cooloff` (from the environment variable LOGINGUARD_COOLOFF): did you mean `cool_off`?"
+            "unknown setting `cooloff` (from LOGINGUARD_COOLOFF): did you mean `cool_off`?"
         );
         let ok = Config::from_sources(
             toml::Table::new(),
-            "",
+            &Origin::Code,
             env(&[
                 ("LOGINGUARD_CONFIG", "x.toml"),
                 ("LOGINGUARD_TEST_REDIS_URL", "redis://x"),

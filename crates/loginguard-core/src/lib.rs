@@ -55,7 +55,7 @@ pub use guard::{
 };
 pub use key::{Field, Key, KeyFilter, KeyParseError};
 pub use memory::MemoryStore;
-pub use policy::{Criterion, OnStoreError, Policy, PolicyBuilder, PolicyError};
+pub use policy::{Criterion, OnStoreError, Origin, Policy, PolicyBuilder, PolicyError};
 pub use record::{KeyVerdict, Limits};
 pub use store::{KeyStatus, ListQuery, Store, StoreError, StoreHealth};
 pub use username::UsernameError;

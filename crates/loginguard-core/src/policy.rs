@@ -96,6 +96,30 @@ pub enum OnStoreError {
     Allow,
 }
 
+/// Where a setting came from, for error messages.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Origin {
+    /// Set in code (or from TOML text that is not a file).
+    #[default]
+    Code,
+    /// A key of this configuration file.
+    File(String),
+    /// This `LOGINGUARD_*` environment variable.
+    Env(String),
+}
+
+impl fmt::Display for Origin {
+    /// `""`, `" in loginguard.toml"` or `" (from LOGINGUARD_COOL_OFF)"`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Code => Ok(()),
+            Origin::File(path) => write!(f, " in {path}"),
+            Origin::Env(var) => write!(f, " (from {var})"),
+        }
+    }
+}
+
 /// A setting that was refused, naming the key, the value and what is accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -105,11 +129,8 @@ pub enum PolicyError {
     Invalid {
         /// The setting's name (its TOML key).
         key: String,
-        /// Where it came from (e.g. " in loginguard.toml", " (from
-        /// LOGINGUARD_COOL_OFF)"); empty when set in code.
-        origin: String,
-        /// The environment variable it came from, if it did.
-        variable: Option<String>,
+        /// Where it came from.
+        origin: Origin,
         /// The value given, as written.
         value: String,
         /// What the key accepts.
@@ -121,14 +142,13 @@ pub enum PolicyError {
         None => format!(" — known settings: {known}"),
     })]
     UnknownKey {
-        /// The key or variable as written.
+        /// The key as written (for a variable: its name lower-cased,
+        /// without `LOGINGUARD_`).
         key: String,
-        /// Where it came from (e.g. " in loginguard.toml", " in the environment").
-        origin: String,
+        /// Where it came from.
+        origin: Origin,
         /// The known name closest to `key`, when it looks like a typo.
         suggestion: Option<String>,
-        /// The environment variable it came from, if it did.
-        variable: Option<String>,
         /// Every accepted key.
         known: String,
     },
@@ -160,8 +180,7 @@ impl PolicyError {
     ) -> PolicyError {
         PolicyError::Invalid {
             key: key.into(),
-            origin: String::new(),
-            variable: None,
+            origin: Origin::Code,
             value: value.to_string(),
             expected: expected.into(),
         }

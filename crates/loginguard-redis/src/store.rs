@@ -506,7 +506,7 @@ mod tests {
             .with_cool_off(Some(Duration::from_secs(60)))
             .with_failure_window(Some(Duration::from_secs(600)));
         for nx in [true, false] {
-            let prefix = format!("lgtest-unit-{:x}", std::process::id());
+            let prefix = format!("lgtest_unit_{:x}", std::process::id());
             let options = RedisOptions::new()
                 .prefix(prefix)
                 .retention(Duration::from_secs(60));
