@@ -145,13 +145,16 @@ impl Config {
     /// exists, else the defaults; then applies `LOGINGUARD_*` variables.
     pub fn load(path: Option<&Path>) -> Result<Config, PolicyError> {
         let (table, origin) = match path {
-            Some(path) => (read_file(path)?, Origin::File(path.display().to_string())),
+            Some(path) => (
+                read_file(path)?,
+                Origin::File(path.display().to_string().into()),
+            ),
             None => {
                 let default = PathBuf::from(DEFAULT_CONFIG_FILE);
                 if default.exists() {
                     (
                         read_file(&default)?,
-                        Origin::File(DEFAULT_CONFIG_FILE.to_owned()),
+                        Origin::File(DEFAULT_CONFIG_FILE.into()),
                     )
                 } else {
                     (toml::Table::new(), Origin::Code)
@@ -182,7 +185,6 @@ impl Config {
             key: key.to_owned(),
             origin,
             suggestion: closest(key, known.iter().copied()).map(str::to_owned),
-            known: known.join(", "),
         };
         if let Some(key) = table.keys().find(|k| !known.contains(&k.as_str())) {
             return Err(unknown(key, origin.clone()));
@@ -199,7 +201,7 @@ impl Config {
         for (var, raw) in env {
             let key = var[ENV_PREFIX.len()..].to_ascii_lowercase();
             if !known.contains(&key.as_str()) {
-                return Err(unknown(&key, Origin::Env(var)));
+                return Err(unknown(&key, Origin::Env(var.into())));
             }
             table.insert(key.clone(), env_value(&raw));
             from_env.push((key, var));
@@ -213,7 +215,7 @@ impl Config {
                 ..
             } => {
                 let origin = match from_env.iter().find(|(k, _)| *k == key) {
-                    Some((_, var)) => Origin::Env(var.clone()),
+                    Some((_, var)) => Origin::Env(var.as_str().into()),
                     None => origin.clone(),
                 };
                 PolicyError::Invalid {

@@ -104,9 +104,9 @@ pub enum Origin {
     #[default]
     Code,
     /// A key of this configuration file.
-    File(String),
+    File(Box<str>),
     /// This `LOGINGUARD_*` environment variable.
-    Env(String),
+    Env(Box<str>),
 }
 
 impl fmt::Display for Origin {
@@ -139,7 +139,7 @@ pub enum PolicyError {
     /// A key (or `LOGINGUARD_*` variable) that loginguard does not know.
     #[error("unknown setting `{key}`{origin}{}", match suggestion {
         Some(name) => format!(": did you mean `{name}`?"),
-        None => format!(" — known settings: {known}"),
+        None => format!(" — known settings: {}", crate::config::known_keys().collect::<Vec<_>>().join(", ")),
     })]
     UnknownKey {
         /// The key as written (for a variable: its name lower-cased,
@@ -147,10 +147,9 @@ pub enum PolicyError {
         key: String,
         /// Where it came from.
         origin: Origin,
-        /// The known name closest to `key`, when it looks like a typo.
+        /// The known name closest to `key`, when it looks like a typo
+        /// (without it, the message lists every known setting).
         suggestion: Option<String>,
-        /// Every accepted key.
-        known: String,
     },
     /// The configuration file could not be read.
     #[error("cannot read configuration {path}: {message}")]
