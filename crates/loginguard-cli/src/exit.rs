@@ -153,7 +153,16 @@ fn classify(err: &anyhow::Error) -> (u8, Option<String>) {
             },
         };
         if let Some((addr, source)) = bind {
-            return (STORE, Some(bind_hint(addr, source)));
+            return (STORE, Some(bind_hint(Some(addr), source)));
+        }
+        // A listener the command binds itself (`proxy`).
+        if let Some(e) = cause.downcast_ref::<std::io::Error>() {
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::AddrInUse | std::io::ErrorKind::AddrNotAvailable
+            ) {
+                return (STORE, Some(bind_hint(None, e)));
+            }
         }
     }
     (STORE, None)
@@ -199,9 +208,10 @@ fn policy_hint(err: &PolicyError) -> String {
     }
 }
 
-fn bind_hint(addr: &std::net::SocketAddr, err: &std::io::Error) -> String {
+fn bind_hint(addr: Option<&std::net::SocketAddr>, err: &std::io::Error) -> String {
     use std::io::ErrorKind;
     let other = "choose another --addr (port 0 picks a free one)";
+    let addr = addr.map_or_else(|| "that address".to_owned(), ToString::to_string);
     match err.kind() {
         ErrorKind::AddrInUse => {
             format!("another program is listening on {addr}: stop it, or {other}")
@@ -210,7 +220,7 @@ fn bind_hint(addr: &std::net::SocketAddr, err: &std::io::Error) -> String {
             format!("ports below 1024 need extra privileges: {other}")
         }
         ErrorKind::AddrNotAvailable => {
-            format!("{} is not an address of this machine: {other}", addr.ip())
+            format!("{addr} is not an address of this machine: {other}")
         }
         _ => other.to_owned(),
     }

@@ -667,6 +667,27 @@ fn a_port_in_use_is_one_cause_and_a_hint() {
              hint: another program is listening on {addr}: stop it, or choose another --addr (port 0 picks a free one)\n"
         )
     );
+    let out = site
+        .cmd()
+        .args([
+            "proxy",
+            "--upstream",
+            "http://127.0.0.1:9",
+            "--login-path",
+            "/login",
+        ])
+        .args(["--addr", &addr])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "error: cannot listen on {addr}: Address already in use (os error 98)\n\
+             hint: another program is listening on that address: stop it, or choose another --addr (port 0 picks a free one)\n"
+        )
+    );
 }
 
 #[test]
