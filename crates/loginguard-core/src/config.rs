@@ -68,7 +68,7 @@ pub fn is_valid_store_prefix(prefix: &str) -> bool {
 pub const ENV_PREFIX: &str = "LOGINGUARD_";
 
 /// `LOGINGUARD_*` names that are not settings, so never refused: the
-/// command's `--config`, test switches, and the `[proxy]` table to come.
+/// command's `--config`, test switches, and the flags of `loginguard proxy`.
 const NOT_SETTINGS: &[&str] = &["CONFIG", "LOG", "TEST_*", "PROXY_*"];
 
 /// Everything a loginguard process reads from its configuration: the
