@@ -80,7 +80,11 @@ impl Forwarder {
             Some(_) => req.extensions_mut().remove::<OnUpgrade>(),
             None => None,
         };
-        let negotiation = req.headers().clone();
+        // Only `Accept` is needed to answer a failure; keep just that.
+        let mut negotiation = HeaderMap::new();
+        if let Some(accept) = req.headers().get(header::ACCEPT) {
+            negotiation.insert(header::ACCEPT, accept.clone());
+        }
         let uri = match self.upstream.uri_for(req.uri()) {
             Ok(uri) => uri,
             Err(message) => return self.failure(false, &message, &negotiation),

@@ -319,6 +319,11 @@ impl Proxy {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ProxyError> {
+        use axum::serve::ListenerExt;
+        // Answers go out at once, as nginx's tcp_nodelay does.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         axum::serve(
             listener,
             self.router()
@@ -331,7 +336,12 @@ impl Proxy {
 }
 
 async fn dispatch(State(dispatch): State<Arc<Dispatch>>, req: Request) -> Response<Body> {
-    let login = dispatch.logins.get(&normal_path(req.uri().path())).cloned();
+    let path = req.uri().path();
+    let login = match path::already_normal(path) {
+        Some(plain) => dispatch.logins.get(plain),
+        None => dispatch.logins.get(&normal_path(path)),
+    }
+    .cloned();
     match login {
         Some(guarded) => match guarded.oneshot(req).await {
             Ok(res) => res,

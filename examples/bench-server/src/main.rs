@@ -10,6 +10,7 @@
 //! | `POST /login` | guarded, lockout by IP (for locked-out rejections) |
 //! | `POST /login-users` | guarded, lockout by username (wrong passwords over many users) |
 //! | `POST /login-bare` | the same handler, no loginguard |
+//! | `GET /` | a small page (for proxies in front, `bench/proxy.sh`) |
 //! | `POST /static-429` | the same bytes as the lockout page, static, no loginguard |
 //! | `POST /static-429-read-body` | the same, after reading the request body as the layer does |
 //!
@@ -125,6 +126,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             post(login).layer(LoginGuardLayer::new(Guard::new(by_user, store))),
         )
         .route("/login-bare", post(login))
+        .route(
+            "/",
+            axum::routing::get(|| async { "a page that is not the login\n" }),
+        )
         .route("/static-429", post(static_429))
         .route(
             "/static-429-read-body",
