@@ -106,6 +106,87 @@ pub struct Config {
     /// Bearer token for the admin JSON API (default: none).
     #[serde(deserialize_with = "settings::secret_token")]
     pub admin_token: Option<String>,
+    /// The `[proxy]` table: the settings of `loginguard proxy`.
+    #[serde(skip)]
+    pub proxy: ProxyTable,
+}
+
+/// The `[proxy]` table of the configuration file: what `loginguard proxy`
+/// uses where its flags and `LOGINGUARD_PROXY_*` variables leave a setting
+/// unset. The values are text, checked by `loginguard proxy` as its flags
+/// are (`upstream = "http://127.0.0.1:8000"`, `login_paths =
+/// ["/accounts/login/", "/otp/=otp"]`, `preset = "django"`,
+/// `connect_timeout = "5s"`). The outcome rules are the top-level settings
+/// (`failure_statuses`, `success_cookie`, …).
+///
+/// ```
+/// use loginguard_core::Config;
+///
+/// let config = Config::from_toml_str(r#"
+///     cool_off = "15m"
+///     [proxy]
+///     upstream = "http://127.0.0.1:8000"
+///     login_paths = ["/accounts/login/"]
+///     preset = "django"
+/// "#)?;
+/// assert_eq!(config.proxy.preset.as_deref(), Some("django"));
+/// assert!(Config::from_toml_str("[proxy]\nupstrem = \"x\"").unwrap_err().to_string().contains("upstream"));
+/// # Ok::<(), loginguard_core::PolicyError>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct ProxyTable {
+    /// The app behind the proxy, `http://HOST:PORT`.
+    pub upstream: Option<String>,
+    /// Where the proxy listens.
+    pub addr: Option<String>,
+    /// The guarded login paths, `PATH` or `PATH=SCOPE`.
+    pub login_paths: Vec<String>,
+    /// The preset of outcome rules.
+    pub preset: Option<String>,
+    /// Longest wait for a connection to the upstream.
+    pub connect_timeout: Option<String>,
+    /// Longest wait for the upstream's response headers.
+    pub response_timeout: Option<String>,
+    /// Where the proxy serves its own `/healthz` and `/metrics`.
+    pub ops_addr: Option<String>,
+}
+
+/// Reads the `[proxy]` table from `origin`.
+fn proxy_table(value: Value, origin: &Origin) -> Result<ProxyTable, PolicyError> {
+    let known = settings::field_names::<ProxyTable>();
+    let Value::Table(table) = value else {
+        return Err(PolicyError::Invalid {
+            key: "proxy".to_owned(),
+            origin: origin.clone(),
+            value: settings::show(&value),
+            expected: "a [proxy] table".to_owned(),
+        });
+    };
+    if let Some(key) = table.keys().find(|k| !known.contains(&k.as_str())) {
+        return Err(PolicyError::UnknownKey {
+            key: format!("proxy.{key}"),
+            origin: origin.clone(),
+            suggestion: closest(key, known.iter().copied()).map(|k| format!("proxy.{k}")),
+        });
+    }
+    let raw = table.clone();
+    serde_path_to_error::deserialize(Value::Table(table)).map_err(|e| {
+        let key = e.path().to_string();
+        let key = key.split(['.', '[']).next().unwrap_or_default().to_owned();
+        let expected = if key == "login_paths" {
+            "a list of paths, e.g. [\"/accounts/login/\"]"
+        } else {
+            "text, e.g. \"http://127.0.0.1:8000\" or \"5s\""
+        };
+        PolicyError::Invalid {
+            value: raw.get(&key).map(settings::show).unwrap_or_default(),
+            key: format!("proxy.{key}"),
+            origin: origin.clone(),
+            expected: expected.to_owned(),
+        }
+    })
 }
 
 impl Default for Config {
@@ -119,6 +200,7 @@ impl Default for Config {
             memory_max_keys: 100_000,
             admin_password_hash: None,
             admin_token: None,
+            proxy: ProxyTable::default(),
         }
     }
 }
@@ -186,6 +268,10 @@ impl Config {
             origin,
             suggestion: closest(key, known.iter().copied()).map(str::to_owned),
         };
+        let proxy = match table.remove("proxy") {
+            Some(value) => proxy_table(value, origin)?,
+            None => ProxyTable::default(),
+        };
         if let Some(key) = table.keys().find(|k| !known.contains(&k.as_str())) {
             return Err(unknown(key, origin.clone()));
         }
@@ -235,6 +321,7 @@ impl Config {
         let mut config: Config = deserialize(store).map_err(locate)?;
         config.policy = policy.to_builder().build().map_err(locate)?;
         config.check().map_err(locate)?;
+        config.proxy = proxy;
         Ok(config)
     }
 

@@ -48,7 +48,7 @@ pub mod username;
 pub use audit::{AuditEntry, AuditKind, AuditLog, LogQuery, LogRetention};
 pub use client_ip::ClientIpResolver;
 pub use clock::{Clock, FakeClock, SystemClock};
-pub use config::{Config, DEFAULT_CONFIG_FILE, DEFAULT_STORE};
+pub use config::{Config, ProxyTable, DEFAULT_CONFIG_FILE, DEFAULT_STORE};
 pub use events::{Event, Metrics, MetricsSnapshot};
 pub use guard::{
     Attempt, AttemptError, Decision, Guard, GuardBuilder, LockReason, Lockout, Ticket, Verdict,
