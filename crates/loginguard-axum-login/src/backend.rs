@@ -81,6 +81,7 @@ impl<B> LoginGuardBackend<B> {
 
     fn bad_username<E>(&self, reason: String, context: &LoginContext) -> LoginGuardError<E> {
         let response = loginguard_http::bad_request(&reason, context.headers());
+        context.refuse_with(&response);
         LoginGuardError::BadUsername(BadUsername::new(reason, response))
     }
 
@@ -126,6 +127,7 @@ where
             Ok(Decision::Proceed(ticket)) => ticket,
             Ok(Decision::Refused(lockout)) => {
                 let response = self.pages.respond(policy, &lockout, context.headers());
+                context.refuse_with(&response);
                 return Err(LoginGuardError::LockedOut(Refusal::new(lockout, response)));
             }
             Err(e) => return Err(self.bad_username(e.to_string(), &context)),
@@ -138,6 +140,7 @@ where
             Ok(None) => match self.guard.failure(ticket).await {
                 Verdict::LockedOut(lockout) => {
                     let response = self.pages.respond(policy, &lockout, context.headers());
+                    context.refuse_with(&response);
                     Err(LoginGuardError::LockedOut(Refusal::new(lockout, response)))
                 }
                 _ => Ok(None),

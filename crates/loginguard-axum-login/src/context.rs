@@ -12,6 +12,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, Request, Uri};
 use loginguard_core::{Attempt, ClientIpResolver};
 
+use crate::answer::Slot;
 use crate::credentials::Guarded;
 
 /// What [`LoginGuardBackend`](crate::LoginGuardBackend) needs of the
@@ -60,6 +61,9 @@ impl LoginContext {
         if let Some(peer) = parts.extensions.get::<MockConnectInfo<SocketAddr>>() {
             copy.extensions.insert(*peer);
         }
+        if let Some(slot) = parts.extensions.get::<Slot>() {
+            copy.extensions.insert(slot.clone());
+        }
         LoginContext { parts: copy }
     }
 
@@ -88,6 +92,16 @@ impl LoginContext {
     /// by `resolver` with [`loginguard_axum::attempt_from_parts`]), user agent.
     pub fn attempt(&self, resolver: &ClientIpResolver) -> Attempt {
         loginguard_axum::attempt_from_parts(&self.parts, resolver)
+    }
+}
+
+impl LoginContext {
+    /// Hands `response` to the request's [`RefusalLayer`](crate::RefusalLayer),
+    /// if it has one.
+    pub(crate) fn refuse_with(&self, response: &http::Response<bytes::Bytes>) {
+        if let Some(slot) = self.parts.extensions.get::<Slot>() {
+            slot.put(response);
+        }
     }
 }
 

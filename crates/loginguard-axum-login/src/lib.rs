@@ -12,10 +12,13 @@
 //! `authenticate` sees no request, so the login handler extracts a
 //! [`LoginContext`] (client IP with loginguard's rules, user agent, method,
 //! path) and sends it with the credentials ([`LoginContext::with`]). A
-//! refusal comes back as [`LoginGuardError::LockedOut`], which
-//! [`error_response`] turns into loginguard's lockout response (429,
-//! `Retry-After`, HTML or JSON by `Accept`) — the same bytes for existing
-//! and unknown users.
+//! refusal comes back as [`LoginGuardError::LockedOut`]; with
+//! [`RefusalLayer`] on the router the client gets loginguard's lockout
+//! response (429, `Retry-After`, HTML or JSON by `Accept`, the same bytes
+//! for existing and unknown users) whatever the handler answers to the
+//! error, so the handler stays as axum-login's examples write it.
+//! Without the layer, [`error_response`] turns the error into that
+//! response.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -69,11 +72,13 @@
 //! are not counted.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+mod answer;
 mod backend;
 mod context;
 mod credentials;
 mod error;
 
+pub use answer::{RefusalLayer, RefusalService};
 pub use backend::LoginGuardBackend;
 pub use context::LoginContext;
 pub use credentials::{Guarded, LoginCredentials};

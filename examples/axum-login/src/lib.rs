@@ -8,11 +8,14 @@ use std::sync::Arc;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use axum_login::{AuthManagerLayerBuilder, AuthUser, AuthnBackend, UserId};
-use loginguard::axum_login::{error_response, LoginContext, LoginCredentials, LoginGuardBackend};
+use loginguard::axum_login::{
+    error_response, LoginContext, LoginCredentials, LoginGuardBackend, RefusalLayer,
+};
 use loginguard::Guard;
 use sqlx::SqlitePool;
 use tower_sessions::SessionManagerLayer;
@@ -200,7 +203,8 @@ where
         .route("/", get(home::<B>))
         .route("/login", get(login_form).post(login::<B>))
         .route("/logout", post(logout::<B>))
-        .layer(auth))
+        .layer(auth)
+        .layer(RefusalLayer::new()))
 }
 
 async fn login<B>(
@@ -211,14 +215,15 @@ async fn login<B>(
 where
     B: AuthnBackend<User = User, Credentials = Credentials>,
 {
+    // As axum-login's own examples write it: the RefusalLayer turns a
+    // lockout into loginguard's 429 page (or JSON) with Retry-After.
     let user = match auth_session.authenticate(context.with(creds)).await {
         Ok(Some(user)) => user,
         Ok(None) => return Redirect::to("/login?error=1").into_response(),
-        // A lockout: loginguard's 429 page (or JSON) with Retry-After.
-        Err(e) => return error_response(e),
+        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     };
-    if let Err(e) = auth_session.login(&user).await {
-        return error_response(e);
+    if auth_session.login(&user).await.is_err() {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }
     Redirect::to("/").into_response()
 }
