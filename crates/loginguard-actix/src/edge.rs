@@ -12,15 +12,7 @@ use loginguard_http::BodyError;
 /// The headers the shared negotiation and body-kind functions read
 /// (`Accept`, `Content-Type`), as an `http` 1 map.
 pub(crate) fn negotiation_headers(headers: &ActixHeaders) -> http::HeaderMap {
-    let mut out = http::HeaderMap::new();
-    for name in [http::header::ACCEPT, http::header::CONTENT_TYPE] {
-        for value in headers.get_all(name.as_str()) {
-            if let Ok(value) = http::HeaderValue::from_bytes(value.as_bytes()) {
-                out.append(name.clone(), value);
-            }
-        }
-    }
-    out
+    loginguard_http::negotiation_headers(&crate::ip::ActixHeaders(headers))
 }
 
 /// Every header of a response, as an `http` 1 map, for the outcome rules.

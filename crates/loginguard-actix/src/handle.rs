@@ -35,66 +35,38 @@
 //! ```
 
 use std::future::{ready, Ready};
-use std::sync::Arc;
 
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
-use loginguard_core::{
-    Attempt, AttemptError, ClientIpResolver, Decision, Guard, Lockout, Ticket, Verdict,
-};
+use loginguard_core::{ClientIpResolver, Guard, Lockout};
+use loginguard_http::AttemptHandle;
 
 use crate::edge;
-use crate::ip::attempt_of;
+use crate::ip::{attempt_of, ActixHeaders};
 
 /// The engine plus this request's attempt (IP, user agent, method, path).
-/// Extracted from a `web::Data<Guard>` in the app data.
+/// Extracted from a `web::Data<Guard>` in the app data. `begin`,
+/// `success`, `failure`, `guard` and `attempt` are those of the
+/// framework-neutral [`AttemptHandle`] it derefs to.
 #[derive(Debug, Clone)]
 pub struct LoginGuardHandle {
-    guard: Arc<Guard>,
-    attempt: Attempt,
-    negotiation: http::HeaderMap,
+    inner: AttemptHandle,
+}
+
+impl std::ops::Deref for LoginGuardHandle {
+    type Target = AttemptHandle;
+
+    fn deref(&self) -> &AttemptHandle {
+        &self.inner
+    }
 }
 
 impl LoginGuardHandle {
-    /// The engine.
-    pub fn guard(&self) -> &Arc<Guard> {
-        &self.guard
-    }
-
-    /// This request's attempt, without a username.
-    pub fn attempt(&self) -> &Attempt {
-        &self.attempt
-    }
-
-    /// [`Guard::begin`] for this request with `username` (trimmed and
-    /// checked; an error deserves a 400). Settle a `Proceed` ticket with
-    /// [`success`](Self::success) or [`failure`](Self::failure).
-    pub async fn begin(&self, username: Option<&str>) -> Result<Decision, AttemptError> {
-        let mut attempt = self.attempt.clone();
-        if let Some(name) = username {
-            attempt = attempt.username(name);
-        }
-        self.guard.begin(attempt).await
-    }
-
-    /// The password was right.
-    pub async fn success(&self, ticket: Ticket) {
-        self.guard.success(ticket).await;
-    }
-
-    /// The password was wrong; answer [`Verdict::LockedOut`] with
-    /// [`lockout_response`](Self::lockout_response).
-    pub async fn failure(&self, ticket: Ticket) -> Verdict {
-        self.guard.failure(ticket).await
-    }
-
     /// The response the middleware would send for `lockout`, negotiated
     /// with this request's `Accept` header.
     pub fn lockout_response(&self, lockout: &Lockout) -> HttpResponse {
-        let res =
-            loginguard_http::lockout_response(self.guard.policy(), lockout, &self.negotiation);
-        edge::to_actix(res)
+        edge::to_actix(self.inner.lockout_response(lockout))
     }
 }
 
@@ -108,10 +80,9 @@ impl FromRequest for LoginGuardHandle {
         };
         let guard = data.clone().into_inner();
         let resolver = ClientIpResolver::from_policy(guard.policy());
+        let attempt = attempt_of(req, &resolver);
         ready(Ok(LoginGuardHandle {
-            attempt: attempt_of(req, &resolver),
-            negotiation: edge::negotiation_headers(req.headers()),
-            guard,
+            inner: AttemptHandle::new(guard, attempt, &ActixHeaders(req.headers())),
         }))
     }
 }
@@ -140,7 +111,9 @@ impl ResponseError for MissingGuard {
 #[cfg(test)]
 mod tests {
     use actix_web::{test, App};
-    use loginguard_core::{MemoryStore, Policy};
+    use std::sync::Arc;
+
+    use loginguard_core::{Decision, MemoryStore, Policy, Verdict};
 
     use super::*;
 

@@ -8,7 +8,7 @@ use loginguard_core::{Attempt, ClientIpResolver};
 use loginguard_http::HeaderLookup;
 
 /// actix-web's header map (`http` 0.2 types) as the shared rules read it.
-struct ActixHeaders<'a>(&'a HeaderMap);
+pub(crate) struct ActixHeaders<'a>(pub(crate) &'a HeaderMap);
 
 impl HeaderLookup for ActixHeaders<'_> {
     fn values(&self, name: &str) -> Vec<&[u8]> {

@@ -33,63 +33,38 @@
 
 use std::sync::Arc;
 
+use axum::body::Body;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use loginguard_core::{
-    Attempt, AttemptError, ClientIpResolver, Decision, Guard, Lockout, Ticket, Verdict,
-};
+use loginguard_core::{ClientIpResolver, Guard, Lockout};
+use loginguard_http::AttemptHandle;
 
 use crate::ip::attempt_from_parts;
-use crate::response::lockout_response;
 
 /// The engine plus this request's attempt (IP, user agent, method, path).
-/// Extracted from an `Extension(Arc<Guard>)` on the router.
+/// Extracted from an `Extension(Arc<Guard>)` on the router. `begin`,
+/// `success`, `failure`, `guard` and `attempt` are those of the
+/// framework-neutral [`AttemptHandle`] it derefs to.
 #[derive(Debug, Clone)]
 pub struct LoginGuardHandle {
-    guard: Arc<Guard>,
-    attempt: Attempt,
-    negotiation: HeaderMap,
+    inner: AttemptHandle,
+}
+
+impl std::ops::Deref for LoginGuardHandle {
+    type Target = AttemptHandle;
+
+    fn deref(&self) -> &AttemptHandle {
+        &self.inner
+    }
 }
 
 impl LoginGuardHandle {
-    /// The engine.
-    pub fn guard(&self) -> &Arc<Guard> {
-        &self.guard
-    }
-
-    /// This request's attempt, without a username.
-    pub fn attempt(&self) -> &Attempt {
-        &self.attempt
-    }
-
-    /// [`Guard::begin`] for this request with `username` (trimmed and
-    /// checked; an error deserves a 400). Settle a `Proceed` ticket with
-    /// [`success`](Self::success) or [`failure`](Self::failure).
-    pub async fn begin(&self, username: Option<&str>) -> Result<Decision, AttemptError> {
-        let mut attempt = self.attempt.clone();
-        if let Some(name) = username {
-            attempt = attempt.username(name);
-        }
-        self.guard.begin(attempt).await
-    }
-
-    /// The password was right.
-    pub async fn success(&self, ticket: Ticket) {
-        self.guard.success(ticket).await;
-    }
-
-    /// The password was wrong; answer [`Verdict::LockedOut`] with
-    /// [`lockout_response`](Self::lockout_response).
-    pub async fn failure(&self, ticket: Ticket) -> Verdict {
-        self.guard.failure(ticket).await
-    }
-
     /// The response the layer would send for `lockout`, negotiated with
     /// this request's `Accept` header.
     pub fn lockout_response(&self, lockout: &Lockout) -> Response {
-        lockout_response(self.guard.policy(), lockout, &self.negotiation)
+        self.inner.lockout_response(lockout).map(Body::from)
     }
 }
 
@@ -104,16 +79,8 @@ impl<S: Send + Sync> FromRequestParts<S> for LoginGuardHandle {
             .ok_or(MissingGuard)?;
         let resolver = ClientIpResolver::from_policy(guard.policy());
         let attempt = attempt_from_parts(parts, &resolver);
-        let mut negotiation = HeaderMap::new();
-        for name in [header::ACCEPT, header::CONTENT_TYPE] {
-            for value in parts.headers.get_all(&name) {
-                negotiation.append(name.clone(), value.clone());
-            }
-        }
         Ok(LoginGuardHandle {
-            guard,
-            attempt,
-            negotiation,
+            inner: AttemptHandle::new(guard, attempt, &parts.headers),
         })
     }
 }
@@ -149,12 +116,11 @@ impl IntoResponse for MissingGuard {
 mod tests {
     use std::net::SocketAddr;
 
-    use axum::body::Body;
     use axum::extract::connect_info::MockConnectInfo;
     use axum::http::Request;
     use axum::routing::post;
     use axum::{Extension, Router};
-    use loginguard_core::{MemoryStore, Policy};
+    use loginguard_core::{Decision, MemoryStore, Policy, Verdict};
     use tower::ServiceExt;
 
     use super::*;

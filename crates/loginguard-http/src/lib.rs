@@ -36,12 +36,14 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 mod fields;
+mod handle;
 mod negotiate;
 mod outcome;
 mod request;
 mod response;
 
 pub use fields::{body_kind, form_field, json_field, read_field, BodyError, BodyKind};
+pub use handle::{negotiation_headers, AttemptHandle};
 pub use negotiate::prefers_json;
 pub use outcome::{LoginResponse, Outcome, OutcomeRules, BODY_SNIFF_LIMIT};
 pub use request::{attempt_of, client_ip, user_agent, HeaderLookup, MAX_USER_AGENT_CHARS};
