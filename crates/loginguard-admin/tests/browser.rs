@@ -115,12 +115,14 @@ async fn admin_unlocks_a_user_locked_out_of_the_demo() {
         "CHROME_BIN",
         &["chromium", "chromium-browser", "google-chrome"],
     ) else {
-        println!("skipped: chromium not found (set CHROME_BIN or apt-get install chromium chromium-driver)");
+        loginguard_testing::skip!(
+            "chromium not found (set CHROME_BIN or apt-get install chromium chromium-driver)"
+        );
         return;
     };
     let Some(chromedriver) = find_program("CHROMEDRIVER", &["chromedriver"]) else {
-        println!(
-            "skipped: chromedriver not found (set CHROMEDRIVER or apt-get install chromium-driver)"
+        loginguard_testing::skip!(
+            "chromedriver not found (set CHROMEDRIVER or apt-get install chromium-driver)"
         );
         return;
     };

@@ -72,7 +72,7 @@ fn two_servers_one_store(store: &str, prefix: &str) {
 #[test]
 fn failures_spread_over_two_servers_on_one_redis_lock_the_user_on_both() {
     let Ok(url) = std::env::var("LOGINGUARD_TEST_REDIS_URL") else {
-        println!("skipped: LOGINGUARD_TEST_REDIS_URL is not set");
+        loginguard_testing::skip!("LOGINGUARD_TEST_REDIS_URL is not set");
         return;
     };
     two_servers_one_store(&url, &unique("lgtest_demo"));
@@ -81,7 +81,7 @@ fn failures_spread_over_two_servers_on_one_redis_lock_the_user_on_both() {
 #[test]
 fn failures_spread_over_two_servers_on_one_postgres_lock_the_user_on_both() {
     let Ok(url) = std::env::var("LOGINGUARD_TEST_POSTGRES_URL") else {
-        println!("skipped: LOGINGUARD_TEST_POSTGRES_URL is not set");
+        loginguard_testing::skip!("LOGINGUARD_TEST_POSTGRES_URL is not set");
         return;
     };
     two_servers_one_store(&url, &unique("lgtest"));

@@ -81,7 +81,7 @@ async fn attempts_per_second(guard: Arc<Guard>, tasks: usize, level: u64) -> f64
 
 fn main() {
     let Ok(url) = std::env::var("LOGINGUARD_TEST_POSTGRES_URL") else {
-        println!("skipped: LOGINGUARD_TEST_POSTGRES_URL is not set");
+        loginguard_testing::skip!("LOGINGUARD_TEST_POSTGRES_URL is not set");
         return;
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -192,7 +192,7 @@ async fn redis_usec(url: &str) -> u64 {
 
 fn main() {
     let Ok(url) = std::env::var("LOGINGUARD_TEST_REDIS_URL") else {
-        println!("skipped: LOGINGUARD_TEST_REDIS_URL is not set");
+        loginguard_testing::skip!("LOGINGUARD_TEST_REDIS_URL is not set");
         return;
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

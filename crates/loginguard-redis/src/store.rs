@@ -499,7 +499,7 @@ mod tests {
     #[tokio::test]
     async fn new_keys_are_stored_alike_with_and_without_set_nx_get() {
         let Ok(url) = std::env::var("LOGINGUARD_TEST_REDIS_URL") else {
-            println!("skipped: LOGINGUARD_TEST_REDIS_URL is not set");
+            loginguard_testing::skip!("LOGINGUARD_TEST_REDIS_URL is not set");
             return;
         };
         let limits = Limits::new(2)

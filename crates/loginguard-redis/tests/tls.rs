@@ -116,7 +116,7 @@ async fn rediss_urls_connect_with_a_verified_certificate() {
     }
     let dir = tempfile::tempdir().unwrap();
     if !make_certificates(dir.path()) {
-        println!("skipped: openssl could not make test certificates");
+        loginguard_testing::skip!("openssl could not make test certificates");
         return;
     }
     let port = support::free_port(false);
@@ -162,7 +162,7 @@ async fn rediss_urls_connect_with_a_verified_certificate() {
             break;
         }
         if Instant::now() > deadline {
-            println!("skipped: this redis-server does not serve TLS");
+            loginguard_testing::skip!("this redis-server does not serve TLS");
             return;
         }
         std::thread::sleep(Duration::from_millis(50));

@@ -505,8 +505,9 @@ pub mod suite {
 
     pub async fn audit_log_appends_filters_caps_and_purges(h: &dyn Harness) {
         let Some(s) = one(h).await else { return };
+        // A store without an audit log (Redis) has nothing to check here:
+        // not a skip, so `LOGINGUARD_TEST_REQUIRE=1` does not fail it.
         let Some(log) = s.audit() else {
-            println!("skipped: this store keeps no audit log");
             return;
         };
         let now = t0();

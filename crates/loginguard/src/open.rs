@@ -221,7 +221,7 @@ mod tests {
     #[tokio::test]
     async fn postgres_urls_open_the_postgres_store() {
         let Ok(url) = std::env::var("LOGINGUARD_TEST_POSTGRES_URL") else {
-            println!("skipped: LOGINGUARD_TEST_POSTGRES_URL is not set");
+            loginguard_testing::skip!("LOGINGUARD_TEST_POSTGRES_URL is not set");
             return;
         };
         // `lgtest_<unix seconds>_…`: the PostgreSQL store's tests drop such
@@ -244,7 +244,7 @@ mod tests {
     #[tokio::test]
     async fn redis_urls_open_the_redis_store() {
         let Ok(url) = std::env::var("LOGINGUARD_TEST_REDIS_URL") else {
-            println!("skipped: LOGINGUARD_TEST_REDIS_URL is not set");
+            loginguard_testing::skip!("LOGINGUARD_TEST_REDIS_URL is not set");
             return;
         };
         let store = open_store(&config(&url, false)).await.unwrap();

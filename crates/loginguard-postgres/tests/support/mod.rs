@@ -12,7 +12,7 @@ pub fn url() -> Option<String> {
     match std::env::var("LOGINGUARD_TEST_POSTGRES_URL") {
         Ok(url) if !url.trim().is_empty() => Some(url),
         _ => {
-            println!("skipped: LOGINGUARD_TEST_POSTGRES_URL is not set");
+            loginguard_testing::skip!("LOGINGUARD_TEST_POSTGRES_URL is not set");
             None
         }
     }

@@ -20,7 +20,7 @@ pub fn redis_installed() -> bool {
             .status()
             .is_ok_and(|s| s.success());
         if !ok {
-            println!("skipped: {tool} not found on PATH");
+            loginguard_testing::skip!("{tool} not found on PATH (apt-get install redis-server)");
             return false;
         }
     }
@@ -32,7 +32,7 @@ pub fn shared_url() -> Option<String> {
     match std::env::var("LOGINGUARD_TEST_REDIS_URL") {
         Ok(url) if !url.trim().is_empty() => Some(url),
         _ => {
-            println!("skipped: LOGINGUARD_TEST_REDIS_URL is not set");
+            loginguard_testing::skip!("LOGINGUARD_TEST_REDIS_URL is not set");
             None
         }
     }
