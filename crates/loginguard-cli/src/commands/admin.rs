@@ -20,8 +20,9 @@ pub(crate) struct Args {
     /// Where to listen.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8001")]
     pub(crate) addr: SocketAddr,
-    /// Read a password from standard input, print its argon2id hash (the
-    /// value for admin_password_hash) and exit.
+    /// Read a password (on a terminal: asked twice, not shown; otherwise the
+    /// first line of standard input), print its argon2id hash (the value for
+    /// admin_password_hash) and exit.
     #[arg(long)]
     pub(crate) hash_password: bool,
 }
@@ -45,20 +46,30 @@ pub(crate) async fn run(global: &Global, args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// On a terminal the password is asked for twice, without echo; otherwise
+/// the first line of standard input is the password (`echo … | loginguard
+/// admin --hash-password`).
 fn hash_password() -> anyhow::Result<()> {
     let stdin = std::io::stdin();
-    if stdin.is_terminal() {
-        eprintln!(
-            "Type the admin password and press Enter (it is shown as you type; or pipe it in):"
-        );
-    }
-    let mut line = String::new();
-    stdin
-        .lock()
-        .read_line(&mut line)
-        .context("cannot read the password from standard input")?;
-    let password = line.trim_end_matches(['\r', '\n']);
-    let hash = loginguard_admin::hash_password(password)?;
+    let password = if stdin.is_terminal() {
+        let read = |prompt: &str| {
+            rpassword::prompt_password(prompt).context("cannot read the password from the terminal")
+        };
+        let first = read("Admin password (not shown as you type): ")?;
+        let again = read("The same password again: ")?;
+        if first != again {
+            anyhow::bail!("the two passwords differ; nothing was hashed, run it again");
+        }
+        first
+    } else {
+        let mut line = String::new();
+        stdin
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the password from standard input")?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
+    let hash = loginguard_admin::hash_password(&password)?;
     println!("{hash}");
     Ok(())
 }
