@@ -155,13 +155,17 @@ impl DemoServer {
                 .map_err(|e| DemoError::Argon2(format!("hashing task failed: {e}")))??;
         tracing::info!(target: "loginguard::demo", users = ?users.names(), "users ready");
         let guard = Guard::new(policy.clone(), store);
+        let metrics = guard.metrics().clone();
+        let refusal_policy = policy.clone();
+        let layer = LoginGuardLayer::new(guard).lockout_response_with(move |lockout, headers| {
+            routes::lockout_response(&refusal_policy, lockout, headers)
+        });
         let state = Arc::new(routes::AppState {
             users: Arc::new(users),
             sessions: sessions::Sessions::default(),
             policy,
         });
-        let metrics = guard.metrics().clone();
-        let app = routes::router(state, LoginGuardLayer::new(guard))
+        let app = routes::router(state, layer)
             .route("/metrics", loginguard_admin::metrics::route(metrics));
         let listener = tokio::net::TcpListener::bind(addr)
             .await

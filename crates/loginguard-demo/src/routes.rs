@@ -1,7 +1,9 @@
-//! The demo's routes: `/`, `/login` (guarded), `/logout`, `/healthz`.
+//! The demo's routes: `/`, `/login` (guarded), `/logout`, `/healthz`, a
+//! page for any other path, and the demo's own lockout page.
 
 use std::sync::Arc;
 
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -9,7 +11,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use bytes::Bytes;
 use loginguard_axum::LoginGuardLayer;
-use loginguard_core::Policy;
+use loginguard_core::{Lockout, Policy};
 
 use crate::pages;
 use crate::sessions::Sessions;
@@ -30,7 +32,54 @@ pub(crate) fn router(state: Arc<AppState>, guard: LoginGuardLayer) -> Router {
         .route("/login", get(login_page).post(login).layer(guard))
         .route("/logout", post(logout))
         .route("/healthz", get(healthz))
+        .fallback(not_found)
         .with_state(state)
+}
+
+/// loginguard's lockout response (status, `Retry-After`, JSON or redirect
+/// as configured) with the demo's page in place of the plain HTML one.
+pub(crate) fn lockout_response(
+    policy: &Policy,
+    lockout: &Lockout,
+    headers: &HeaderMap,
+) -> Response {
+    let res = loginguard_axum::lockout_response(policy, lockout, headers);
+    let is_html = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if !is_html {
+        return res;
+    }
+    let (parts, _) = res.into_parts();
+    Response::from_parts(parts, Body::from(pages::refused(lockout)))
+}
+
+async fn not_found() -> (StatusCode, Html<String>) {
+    (
+        StatusCode::NOT_FOUND,
+        Html(pages::problem(
+            "Page not found",
+            "There is no page at this address.",
+            "The demo has a home page and a login form.",
+        )),
+    )
+}
+
+/// A 4xx for the login form: JSON for a JSON request, else the demo's page.
+fn bad_login(status: StatusCode, json: bool, title: &str, message: &str) -> Response {
+    if json {
+        let code = if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+            "unsupported_media_type"
+        } else {
+            "bad_request"
+        };
+        let body = serde_json::json!({ "error": code, "message": message });
+        return (status, Json(body)).into_response();
+    }
+    let page = pages::problem(title, message, "Fill in the form and send it again.");
+    (status, Html(page)).into_response()
 }
 
 async fn home(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Html<String> {
@@ -83,26 +132,35 @@ async fn login(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Byt
     } else if content_type_is(&headers, "application/x-www-form-urlencoded") {
         serde_urlencoded::from_bytes(&body).map_err(|e| e.to_string())
     } else {
-        return (
+        return bad_login(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "send application/x-www-form-urlencoded or application/json\n",
-        )
-            .into_response();
+            false,
+            "Unsupported request",
+            "Send the login as application/x-www-form-urlencoded or application/json.",
+        );
     };
     let credentials = match parsed {
         Ok(c) => c,
         Err(e) => {
-            return (
+            return bad_login(
                 StatusCode::BAD_REQUEST,
-                format!("expected `username` and `password`: {e}\n"),
+                json,
+                "Bad request",
+                &format!("Expected a username and a password: {e}"),
             )
-                .into_response()
         }
     };
     // The same normalisation loginguard counts with.
     let username = match state.policy.normalize_username(&credentials.username) {
         Ok(name) => name,
-        Err(e) => return (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
+        Err(e) => {
+            return bad_login(
+                StatusCode::BAD_REQUEST,
+                json,
+                "Bad request",
+                &format!("{e}"),
+            )
+        }
     };
     let ok = state
         .users

@@ -233,3 +233,135 @@ async fn lock_state_lives_in_the_sqlite_store_across_restarts_and_resets() {
         StatusCode::OK
     );
 }
+
+/// What a browser gets: the page it would render, asked for as HTML.
+async fn browser_login(
+    c: &reqwest::Client,
+    base: &str,
+    user: &str,
+    password: &str,
+) -> reqwest::Response {
+    c.post(format!("{base}/login"))
+        .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+        .form(&[("username", user), ("password", password)])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lockout_page_looks_like_the_login_page_says_whom_to_ask_and_links_back() {
+    let (demo, _) = start(Policy::default()).await;
+    let c = client();
+    for p in ["x", "y"] {
+        browser_login(&c, &demo.base, "alice", p).await;
+    }
+    let locked = browser_login(&c, &demo.base, "alice", "z").await;
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(locked.headers()["content-type"], "text/html; charset=utf-8");
+    assert_eq!(locked.headers()["cache-control"], "no-store");
+    let html = locked.text().await.unwrap();
+    let form = page(&c, &demo.base, "/login").await;
+    let style =
+        |page: &str| page[page.find("<style>").unwrap()..page.find("</style>").unwrap()].to_owned();
+    assert_eq!(style(&html), style(&form), "the login page's look");
+    assert!(
+        html.contains("<title>Too many login attempts · loginguard demo</title>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("Contact an administrator to unlock your account."),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "This lock does not end by itself: only the site's administrator can lift it."
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains("<a href=\"/login\">Back to the login form</a>"),
+        "{html}"
+    );
+    // An unknown user from the same IP gets the very same page.
+    let unknown = browser_login(&c, &demo.base, "nobody", "x").await;
+    assert_eq!(unknown.text().await.unwrap(), html);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_cool_off_the_lockout_page_says_when_to_come_back() {
+    let policy = Policy::builder()
+        .cool_off(std::time::Duration::from_secs(900))
+        .build()
+        .unwrap();
+    let (demo, _) = start(policy).await;
+    let c = client();
+    for p in ["x", "y"] {
+        browser_login(&c, &demo.base, "alice", p).await;
+    }
+    let locked = browser_login(&c, &demo.base, "alice", "z").await;
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(locked.headers()["retry-after"], "900");
+    let html = locked.text().await.unwrap();
+    assert!(
+        html.contains("You can log in again in 15 minutes (at 20"),
+        "{html}"
+    );
+    assert!(html.contains(" UTC)."), "{html}");
+    assert!(
+        html.contains("<a href=\"/login\">Back to the login form</a>"),
+        "{html}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_pages_share_the_look_and_link_back_to_the_form() {
+    let (demo, _) = start(Policy::default()).await;
+    let c = client();
+    let missing = c.get(format!("{}/nope", demo.base)).send().await.unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    let html = missing.text().await.unwrap();
+    assert!(
+        html.contains("<title>Page not found · loginguard demo</title>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<a href=\"/login\">Back to the login form</a>"),
+        "{html}"
+    );
+
+    let plain = c
+        .post(format!("{}/login", demo.base))
+        .header("content-type", "text/plain")
+        .body("alice")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let html = plain.text().await.unwrap();
+    assert!(html.contains("font-family:system-ui"), "{html}");
+    assert!(
+        html.contains("<a href=\"/login\">Back to the login form</a>"),
+        "{html}"
+    );
+
+    let half = c
+        .post(format!("{}/login", demo.base))
+        .form(&[("username", "alice")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(half.status(), StatusCode::BAD_REQUEST);
+    let html = half.text().await.unwrap();
+    assert!(
+        html.contains("Expected a username and a password"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<a href=\"/login\">Back to the login form</a>"),
+        "{html}"
+    );
+
+    let home = page(&c, &demo.base, "/").await;
+    assert!(home.contains("<title>loginguard demo</title>"), "{home}");
+}
