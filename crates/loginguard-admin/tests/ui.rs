@@ -134,7 +134,7 @@ async fn every_page_renders_for_a_signed_in_admin() {
     let r = get(&app, "/admin/failures", Some(&cookie)).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(
-        r.body.matches("<td class=\"wrap username\">alice").count(),
+        r.body.matches("<td class=\"whole username\">alice").count(),
         3,
         "{}",
         r.body
@@ -295,7 +295,7 @@ async fn fill_log(store: &Arc<dyn Store>) {
 }
 
 fn rows(body: &str) -> usize {
-    body.matches("<td class=\"wrap ip\">").count()
+    body.matches("<td class=\"whole ip\">").count()
 }
 
 #[tokio::test]
@@ -412,4 +412,69 @@ async fn searches_normalise_usernames_like_the_guard() {
     .await;
     assert!(r.body.contains("\"cleared\":1"), "{}", r.body);
     assert!(locked_ids(&store).await.is_empty());
+}
+
+/// Succeeds `n` logins of `username` from `ip` through an app guard.
+async fn succeed_logins(guard: &loginguard_core::Guard, ip: &str, username: &str, n: usize) {
+    for _ in 0..n {
+        let attempt = loginguard_core::Attempt::new("POST", "/login")
+            .ip(ip.parse().unwrap())
+            .username(username);
+        match guard.begin(attempt).await.unwrap() {
+            loginguard_core::Decision::Proceed(ticket) => guard.success(ticket).await,
+            loginguard_core::Decision::Refused(l) => panic!("refused: {l:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_dashboard_counts_users_logins_apart_from_admin_sign_ins() {
+    let store = audited_store();
+    let guard = app_guard(store.clone());
+    succeed_logins(&guard, "192.0.2.10", "alice", 2).await;
+    let app = app(state(store.clone()), "/admin", "198.51.100.1");
+    let cookie = sign_in(&app, "/admin").await;
+    let _second_admin = sign_in(&app, "/admin").await;
+    let r = get(&app, "/admin", Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("id=\"logins-hour\">2<"), "{}", r.body);
+    assert!(
+        r.body.contains("id=\"admin-signins-hour\">2<"),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.contains("admin sign-ins in the last hour"),
+        "{}",
+        r.body
+    );
+}
+
+#[tokio::test]
+async fn log_tables_keep_addresses_and_paths_whole_and_scroll_sideways() {
+    let store = audited_store();
+    let guard = app_guard(store.clone());
+    fail_logins(&guard, "2001:db8:ffff:ffff:ffff:ffff:ffff:1", "alice", 1).await;
+    let app = app(state(store), "/admin", "198.51.100.1");
+    let cookie = sign_in(&app, "/admin").await;
+    let r = get(&app, "/admin/failures", Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let body = &r.body;
+    assert!(
+        body.contains("<td class=\"whole ip\">2001:db8:ffff:ffff:ffff:ffff:ffff:1</td>"),
+        "{body}"
+    );
+    assert!(
+        body.contains("<td class=\"whole request\">POST /login</td>"),
+        "{body}"
+    );
+    let css = get(&app, "/admin/style.css", Some(&cookie)).await.body;
+    assert!(!css.contains("break-all"), "no mid-word breaks anywhere");
+    assert!(css.contains("td.whole { white-space: nowrap; }"), "{css}");
+    assert!(css.contains(".scroll { overflow-x: auto;"), "{css}");
+    let table = body.find("<table class=\"log\">").unwrap();
+    assert!(
+        body[..table].ends_with("<div class=\"scroll\">"),
+        "the table scrolls on its own"
+    );
 }

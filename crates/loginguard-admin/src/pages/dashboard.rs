@@ -1,5 +1,6 @@
 //! The dashboard: locked keys now, failures in the last hour and their
-//! per-minute chart, the latest failures.
+//! per-minute chart, users' logins apart from admin sign-ins, the latest
+//! failures.
 
 use std::time::Duration;
 
@@ -23,7 +24,10 @@ const FAILURE_CAP: usize = 100_000;
 
 struct LastHour {
     failures: Vec<AuditEntry>,
-    successes: usize,
+    /// Successful logins to the application (every scope but the admin UI's).
+    logins: usize,
+    /// Successful sign-ins to this admin UI (and its API's scope).
+    admin_signins: usize,
 }
 
 /// `GET /`: the dashboard.
@@ -59,8 +63,12 @@ pub(crate) async fn page(State(state): State<AdminState>, admin: Admin) -> Respo
                     span.label { "failures in the last hour" }
                 }
                 a.card href=(url(base, "/access")) {
-                    span.n { (h.successes) }
+                    span.n id="logins-hour" { (h.logins) }
                     span.label { "logins in the last hour" }
+                }
+                a.card href=(url(base, "/access")) {
+                    span.n id="admin-signins-hour" { (h.admin_signins) }
+                    span.label { "admin sign-ins in the last hour" }
                 }
             }
         }
@@ -117,10 +125,18 @@ async fn last_hour(state: &AdminState) -> Result<Option<LastHour>, StoreError> {
                 .since(since)
                 .limit(FAILURE_CAP),
         )
-        .await?
-        .len();
+        .await?;
+    let admin_scopes = [
+        state.signin_guard().policy().scope.as_str(),
+        state.api_guard().policy().scope.as_str(),
+    ];
+    let admin_signins = successes
+        .iter()
+        .filter(|e| admin_scopes.contains(&e.scope.as_str()))
+        .count();
     Ok(Some(LastHour {
         failures,
-        successes,
+        logins: successes.len() - admin_signins,
+        admin_signins,
     }))
 }

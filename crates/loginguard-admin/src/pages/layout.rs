@@ -197,7 +197,9 @@ a.card:hover { border-color: var(--accent); }
 table { width: 100%; border-collapse: collapse; background: var(--card); font-size: .92rem; }
 th, td { text-align: left; padding: .45rem .6rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { background: #eef1f6; font-weight: 600; white-space: nowrap; }
-td.wrap { word-break: break-all; }
+/* Addresses, usernames, paths and times stay whole (no break inside them);
+   other text wraps between words; a table too wide scrolls sideways. */
+td.whole { white-space: nowrap; }
 .muted { color: var(--muted); }
 .tag { display: inline-block; padding: 0 .4rem; border-radius: 3px; background: #fde7e5; color: var(--danger); font-size: .8rem; }
 form.inline { display: inline; margin: 0; }

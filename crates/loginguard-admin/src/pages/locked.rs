@@ -86,9 +86,9 @@ pub(crate) fn table(base: &str, csrf: &str, keys: &[KeyStatus], now: SystemTime)
                     @for k in keys {
                         tr data-key=(k.key.id()) {
                             td { (k.key.scope()) }
-                            td.wrap { (or_dash(k.key.ip())) }
-                            td.wrap.username { (or_dash(k.key.username())) }
-                            td.wrap { (or_dash(k.key.user_agent())) }
+                            td.whole.ip { (or_dash(k.key.ip())) }
+                            td.whole.username { (or_dash(k.key.username())) }
+                            td { (or_dash(k.key.user_agent())) }
                             td { (k.failures) @if k.lock_count > 1 { " " span.muted { "(lock " (k.lock_count) ")" } } }
                             td { (time_left(k.locked_until, now)) }
                             td { (when(k.last_attempt)) }

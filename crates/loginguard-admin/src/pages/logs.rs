@@ -170,15 +170,15 @@ pub(crate) fn table(entries: &[AuditEntry]) -> Markup {
                 tbody {
                     @for e in entries {
                         tr {
-                            td { (when(e.time)) }
+                            td.whole { (when(e.time)) }
                             td { (e.scope) }
-                            td.wrap.ip { (or_dash(e.ip.as_deref())) }
-                            td.wrap.username {
+                            td.whole.ip { (or_dash(e.ip.as_deref())) }
+                            td.whole.username {
                                 (or_dash(e.username.as_deref()))
                                 @if e.locked_out { " " span.tag { "refused: locked" } }
                             }
-                            td.wrap { (e.method) " " (e.path) }
-                            td.wrap.muted { (or_dash(e.user_agent.as_deref())) }
+                            td.whole.request { (e.method) " " (e.path) }
+                            td.muted { (or_dash(e.user_agent.as_deref())) }
                         }
                     }
                 }
