@@ -1,15 +1,16 @@
 //! End to end in real headless Chromium (driven through chromedriver by
 //! fantoccini): the demo and the admin server share one SQLite file; the
 //! test locks `alice` out of the demo, signs in to the admin UI, sees her
-//! locked, saves a screenshot of the dashboard, clicks Unlock, and logs in
-//! to the demo as alice.
+//! locked, saves a screenshot of the dashboard, sees the demo's lockout
+//! page, clicks Unlock, logs in to the demo as alice and reads the access
+//! log at 1200 px.
 //!
 //! Needs `chromium` and `chromedriver` on `PATH` (or `CHROME_BIN` /
-//! `CHROMEDRIVER`); without them it prints `skipped: ...` and passes.
-//! The screenshot goes to `$CARGO_TARGET_DIR/admin-dashboard.png` (or
-//! `target/admin-dashboard.png` in the workspace); with
-//! `LOGINGUARD_UPDATE_SCREENSHOT=1` it is also copied to
-//! `docs/admin-dashboard.png` for the README.
+//! `CHROMEDRIVER`); without them it prints `skipped: ...` and passes (fails
+//! under `LOGINGUARD_TEST_REQUIRE=1`). The screenshots (`admin-dashboard.png`,
+//! `demo-lockout.png`, `admin-access-log.png`) go to `$CARGO_TARGET_DIR` (or
+//! `target/` in the workspace); with `LOGINGUARD_UPDATE_SCREENSHOT=1` they
+//! are also copied to `docs/` for the README.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -169,6 +170,14 @@ async fn run(chromium: PathBuf, chromedriver: PathBuf) {
             .form(&[("username", "alice"), ("password", password)])
             .send()
     };
+    // bob logs in once, so the access log has a user's login in it.
+    let bob = http
+        .post(format!("{demo_url}/login"))
+        .form(&[("username", "bob"), ("password", "builder")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bob.status().as_u16(), 200);
     for expected in [401, 401, 429] {
         assert_eq!(login("wrong").await.unwrap().status().as_u16(), expected);
     }
@@ -321,7 +330,27 @@ async fn drive(client: &Client, admin_url: &str, demo_url: &str) -> Result<(), S
             save_screenshot(&png, "admin-dashboard-phone.png", false)?;
         }
     }
-    client.set_window_size(1280, 960).await.map_err(err)?;
+    client.set_window_size(1200, 900).await.map_err(err)?;
+
+    // What alice's browser shows while she is locked: the demo's lockout
+    // page, in the login form's look, with the way back to the form.
+    submit_demo_login(client, demo_url, "alice", "wonderland").await?;
+    wait_for_text(client, "h1", "Too many login attempts").await?;
+    let main = text_of(client, "main").await?;
+    if !main.contains("only the site's administrator can lift it") {
+        return Err(format!(
+            "the lockout page says nothing of whom to ask: {main:?}"
+        ));
+    }
+    let back = client
+        .find(Locator::LinkText("Back to the login form"))
+        .await
+        .map_err(err)?;
+    if back.attr("href").await.map_err(err)?.as_deref() != Some("/login") {
+        return Err("the lockout page's link does not lead to /login".to_owned());
+    }
+    let png = client.screenshot().await.map_err(err)?;
+    save_screenshot(&png, "demo-lockout.png", true)?;
 
     // The locked keys page: alice, with an Unlock button.
     client
@@ -342,15 +371,59 @@ async fn drive(client: &Client, admin_url: &str, demo_url: &str) -> Result<(), S
     wait_for_text(client, "main", "No key is locked.").await?;
 
     // alice can log in to the demo again.
+    submit_demo_login(client, demo_url, "alice", "wonderland").await?;
+    wait_for_text(client, "main", "Logged in as alice").await?;
+
+    // The dashboard counts bob's and alice's logins apart from the admin's
+    // sign-in.
+    client.goto(admin_url).await.map_err(err)?;
+    let logins = text_of(client, "#logins-hour").await?;
+    let admin = text_of(client, "#admin-signins-hour").await?;
+    if (logins.as_str(), admin.as_str()) != ("2", "1") {
+        return Err(format!(
+            "dashboard shows {logins} logins and {admin} admin sign-ins, expected 2 and 1"
+        ));
+    }
+
+    // The access log at 1200 px: every address and request on one line.
+    client
+        .goto(&format!("{admin_url}/access"))
+        .await
+        .map_err(err)?;
+    wait_for_text(client, "table.log", "alice").await?;
+    let broken = client
+        .execute(
+            "return [...document.querySelectorAll('table.log td.ip, table.log td.request')]\
+               .filter(td => { const r = document.createRange(); r.selectNodeContents(td);\
+                               return r.getClientRects().length > 1; })\
+               .map(td => td.textContent);",
+            vec![],
+        )
+        .await
+        .map_err(err)?;
+    if broken != serde_json::json!([]) {
+        return Err(format!("cells broken over lines at 1200 px: {broken}"));
+    }
+    let png = client.screenshot().await.map_err(err)?;
+    save_screenshot(&png, "admin-access-log.png", true)?;
+    Ok(())
+}
+
+/// Fills in and sends the demo's login form, as a person would.
+async fn submit_demo_login(
+    client: &Client,
+    demo_url: &str,
+    username: &str,
+    password: &str,
+) -> Result<(), String> {
+    let err = |e: fantoccini::error::CmdError| e.to_string();
     client
         .goto(&format!("{demo_url}/login"))
         .await
         .map_err(err)?;
     let form = client.form(Locator::Css("form")).await.map_err(err)?;
-    form.set_by_name("username", "alice").await.map_err(err)?;
-    form.set_by_name("password", "wonderland")
-        .await
-        .map_err(err)?;
+    form.set_by_name("username", username).await.map_err(err)?;
+    form.set_by_name("password", password).await.map_err(err)?;
     client
         .find(Locator::Css("form button"))
         .await
@@ -358,7 +431,6 @@ async fn drive(client: &Client, admin_url: &str, demo_url: &str) -> Result<(), S
         .click()
         .await
         .map_err(err)?;
-    wait_for_text(client, "main", "Logged in as alice").await?;
     Ok(())
 }
 
