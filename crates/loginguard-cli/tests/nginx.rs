@@ -113,7 +113,7 @@ async fn forged_login(addr: SocketAddr, fake: &str) -> u16 {
 #[test]
 fn forged_forwarding_headers_through_nginx_are_locked_at_the_limit() {
     let Some(binary) = nginx_binary() else {
-        eprintln!("skipped: nginx is not installed (apt-get install nginx runs this test)");
+        loginguard_testing::skip!("nginx is not installed (apt-get install nginx runs this test)");
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -170,7 +170,7 @@ fn a_stock_django_login_behind_the_proxy() {
     let python = match django_python() {
         Ok(p) => p,
         Err(why) => {
-            eprintln!("skipped: no Python virtualenv with Django ({why})");
+            loginguard_testing::skip!("no Python virtualenv with Django ({why})");
             return;
         }
     };
