@@ -52,6 +52,7 @@ macro_rules! skip {
 /// What [`skip!`] calls: `package` and `module` come from the calling
 /// crate. Use the macro rather than this function.
 #[doc(hidden)]
+#[track_caller] // a failure under LOGINGUARD_TEST_REQUIRE=1 points at the test
 pub fn report_skip(package: &str, module: &str, reason: fmt::Arguments<'_>) {
     let line = skip_line(package, module, std::thread::current().name(), reason);
     if required() {
