@@ -24,15 +24,15 @@ use crate::upstream::Upstream;
 
 /// Headers that belong to one connection and are never forwarded
 /// (RFC 9110 section 7.6.1), besides those the `Connection` header names.
-const HOP_BY_HOP: [&str; 8] = [
-    "connection",
-    "proxy-connection",
-    "keep-alive",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "proxy-authenticate",
+static HOP_BY_HOP: [HeaderName; 8] = [
+    header::CONNECTION,
+    HeaderName::from_static("proxy-connection"),
+    HeaderName::from_static("keep-alive"),
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+    header::PROXY_AUTHENTICATE,
 ];
 
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
@@ -69,25 +69,33 @@ impl Forwarder {
         }
     }
 
-    /// The upstream's answer to `req`, or a 502/504 page when there is none.
-    pub(crate) async fn forward(&self, mut req: Request<Body>) -> Response<Body> {
+    /// The upstream's answer to `req`, or a 502/504 page when there is none;
+    /// the client is the `ConnectInfo<SocketAddr>` of the request.
+    pub(crate) async fn forward(&self, req: Request<Body>) -> Response<Body> {
         let peer = req
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip());
+        self.forward_from(req, peer).await
+    }
+
+    /// The upstream's answer to `req` from the client at `peer`, or a
+    /// 502/504 page when there is none.
+    pub(crate) async fn forward_from(
+        &self,
+        mut req: Request<Body>,
+        peer: Option<IpAddr>,
+    ) -> Response<Body> {
         let upgrade = upgrade_protocol(req.headers());
         let client_upgrade = match upgrade {
             Some(_) => req.extensions_mut().remove::<OnUpgrade>(),
             None => None,
         };
         // Only `Accept` is needed to answer a failure; keep just that.
-        let mut negotiation = HeaderMap::new();
-        if let Some(accept) = req.headers().get(header::ACCEPT) {
-            negotiation.insert(header::ACCEPT, accept.clone());
-        }
+        let accept = req.headers().get(header::ACCEPT).cloned();
         let uri = match self.upstream.uri_for(req.uri()) {
             Ok(uri) => uri,
-            Err(message) => return self.failure(false, &message, &negotiation),
+            Err(message) => return self.failure(false, &message, accept),
         };
         *req.uri_mut() = uri;
         prepare_request_headers(req.headers_mut(), upgrade.as_ref(), peer, &self.resolver);
@@ -98,7 +106,7 @@ impl Forwarder {
             Ok(Err(error)) => {
                 tracing::warn!(target: "loginguard::proxy", upstream = %self.upstream, %error, "upstream request failed");
                 let message = format!("The application at {} could not be reached.", self.upstream);
-                return self.failure(false, &message, &negotiation);
+                return self.failure(false, &message, accept);
             }
             Err(_) => {
                 tracing::warn!(target: "loginguard::proxy", upstream = %self.upstream, timeout = ?self.response_timeout, "upstream timed out");
@@ -107,7 +115,7 @@ impl Forwarder {
                     self.upstream,
                     humantime::format_duration(self.response_timeout)
                 );
-                return self.failure(true, &message, &negotiation);
+                return self.failure(true, &message, accept);
             }
         };
         let switching = res.status() == http::StatusCode::SWITCHING_PROTOCOLS;
@@ -136,9 +144,13 @@ impl Forwarder {
         &self,
         timed_out: bool,
         message: &str,
-        request_headers: &HeaderMap,
+        accept: Option<HeaderValue>,
     ) -> Response<Body> {
-        loginguard_http::upstream_error(timed_out, message, request_headers).map(Body::from)
+        let mut negotiation = HeaderMap::new();
+        if let Some(accept) = accept {
+            negotiation.insert(header::ACCEPT, accept);
+        }
+        loginguard_http::upstream_error(timed_out, message, &negotiation).map(Body::from)
     }
 }
 
@@ -175,6 +187,11 @@ fn upgrade_protocol(headers: &HeaderMap) -> Option<HeaderValue> {
 
 /// Removes the hop-by-hop headers and those the `Connection` header names.
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    // Usually there is none: a look at the names is enough. The headers
+    // `Connection` names are only removed when there is a `Connection`.
+    if !headers.keys().any(|name| HOP_BY_HOP.contains(name)) {
+        return;
+    }
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -185,7 +202,7 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
     for name in named {
         headers.remove(name);
     }
-    for name in HOP_BY_HOP {
+    for name in &HOP_BY_HOP {
         headers.remove(name);
     }
 }
@@ -205,26 +222,35 @@ fn prepare_request_headers(
         headers.insert(header::UPGRADE, protocol.clone());
     }
     let trusted = peer.is_some_and(|ip| resolver.is_trusted(ip));
-    let earlier: Vec<String> = if trusted {
-        headers
-            .get_all(&X_FORWARDED_FOR)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-            .collect()
-    } else {
-        Vec::new()
-    };
-    headers.remove(&X_FORWARDED_FOR);
-    let mut chain = earlier;
-    if let Some(ip) = peer {
-        chain.push(loginguard_core::client_ip::canonical_ip(ip).to_string());
-    }
-    if let Ok(value) = HeaderValue::from_str(&chain.join(", ")) {
-        if !chain.is_empty() {
-            headers.insert(&X_FORWARDED_FOR, value);
+    // The chain: a trusted proxy's entries, then the peer.
+    let mut chain = String::new();
+    if trusted {
+        for earlier in headers.get_all(&X_FORWARDED_FOR) {
+            let Ok(earlier) = earlier.to_str() else {
+                continue;
+            };
+            let earlier = earlier.trim();
+            if earlier.is_empty() {
+                continue;
+            }
+            if !chain.is_empty() {
+                chain.push_str(", ");
+            }
+            chain.push_str(earlier);
         }
+    }
+    if let Some(ip) = peer {
+        if !chain.is_empty() {
+            chain.push_str(", ");
+        }
+        push_ip(&mut chain, loginguard_core::client_ip::canonical_ip(ip));
+    }
+    if chain.is_empty() {
+        headers.remove(&X_FORWARDED_FOR);
+    } else if let Ok(value) = HeaderValue::try_from(chain) {
+        headers.insert(&X_FORWARDED_FOR, value);
+    } else {
+        headers.remove(&X_FORWARDED_FOR);
     }
     if !trusted || !headers.contains_key(&X_FORWARDED_PROTO) {
         headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static("http"));
@@ -237,6 +263,31 @@ fn prepare_request_headers(
             None => {
                 headers.remove(&X_FORWARDED_HOST);
             }
+        }
+    }
+}
+
+/// Appends `ip` as text: an IPv4 address by hand (the common case, many
+/// times quicker than `Display`), an IPv6 one by `Display`.
+fn push_ip(out: &mut String, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(v4) => {
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                if octet >= 100 {
+                    out.push(char::from(b'0' + octet / 100));
+                }
+                if octet >= 10 {
+                    out.push(char::from(b'0' + octet / 10 % 10));
+                }
+                out.push(char::from(b'0' + octet % 10));
+            }
+        }
+        IpAddr::V6(v6) => {
+            use std::fmt::Write as _;
+            let _ = write!(out, "{v6}");
         }
     }
 }
@@ -344,6 +395,24 @@ mod tests {
         assert_eq!(h["x-forwarded-for"], "198.51.100.7, 10.1.1.1, 10.0.0.1");
         assert_eq!(h["x-forwarded-proto"], "https");
         assert_eq!(h["x-forwarded-host"], "www.example");
+    }
+
+    #[test]
+    fn ips_are_written_as_display_writes_them() {
+        for ip in [
+            "0.0.0.0",
+            "1.2.3.4",
+            "10.20.30.40",
+            "255.255.255.255",
+            "192.0.2.109",
+            "::1",
+            "2001:db8::7",
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            let mut out = String::new();
+            push_ip(&mut out, ip);
+            assert_eq!(out, ip.to_string());
+        }
     }
 
     #[test]

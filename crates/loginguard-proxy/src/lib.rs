@@ -37,6 +37,7 @@
 mod forward;
 mod path;
 mod preset;
+mod serve;
 mod upstream;
 
 use std::collections::HashMap;
@@ -48,7 +49,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -211,8 +212,40 @@ pub struct Proxy {
 /// plain forwarding.
 #[derive(Debug)]
 struct Dispatch {
-    logins: HashMap<String, LoginGuard<Forward>>,
+    /// Each login path in its normal form, once (a handful: a list is
+    /// quicker to search than a hash map).
+    logins: Vec<(String, LoginGuard<Forward>)>,
     forward: Forward,
+}
+
+impl Dispatch {
+    /// The guard of `path`, when it is a login path.
+    fn login(&self, path: &str) -> Option<&LoginGuard<Forward>> {
+        let find = |wanted: &str| {
+            self.logins
+                .iter()
+                .find(|(login, _)| login == wanted)
+                .map(|(_, guard)| guard)
+        };
+        match path::already_normal(path) {
+            Some(plain) => find(plain),
+            None => find(&normal_path(path)),
+        }
+    }
+
+    /// The answer to `req` from the client at `peer`.
+    async fn handle(&self, mut req: Request, peer: SocketAddr) -> Response<Body> {
+        match self.login(req.uri().path()).cloned() {
+            Some(guarded) => {
+                req.extensions_mut().insert(ConnectInfo(peer));
+                match guarded.oneshot(req).await {
+                    Ok(res) => res,
+                    Err(never) => match never {},
+                }
+            }
+            None => self.forward.0.forward_from(req, Some(peer.ip())).await,
+        }
+    }
 }
 
 impl Proxy {
@@ -235,7 +268,7 @@ impl Proxy {
         let forward = Forward(forwarder);
         let rules = options.outcome_rules(&policy);
         let mut guards: HashMap<String, Arc<Guard>> = HashMap::new();
-        let mut logins = HashMap::new();
+        let mut logins: Vec<(String, LoginGuard<Forward>)> = Vec::new();
         for login in &options.login_paths {
             if !login.path.starts_with('/') {
                 return Err(ProxyError::BadLoginPath(login.path.clone()));
@@ -264,7 +297,12 @@ impl Proxy {
                 })
                 .clone();
             let layer = LoginGuardLayer::new(guard).outcome_rules(rules.clone());
-            logins.insert(normal_path(&login.path), layer.layer(forward.clone()));
+            let path = normal_path(&login.path);
+            let guarded = layer.layer(forward.clone());
+            match logins.iter_mut().find(|(known, _)| *known == path) {
+                Some(known) => known.1 = guarded,
+                None => logins.push((path, guarded)),
+            }
         }
         Ok(Proxy {
             dispatch: Arc::new(Dispatch { logins, forward }),
@@ -319,30 +357,13 @@ impl Proxy {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ProxyError> {
-        use axum::serve::ListenerExt;
-        // Answers go out at once, as nginx's tcp_nodelay does.
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        axum::serve(
-            listener,
-            self.router()
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await?;
+        serve::serve(self.dispatch, listener, shutdown).await;
         Ok(())
     }
 }
 
 async fn dispatch(State(dispatch): State<Arc<Dispatch>>, req: Request) -> Response<Body> {
-    let path = req.uri().path();
-    let login = match path::already_normal(path) {
-        Some(plain) => dispatch.logins.get(plain),
-        None => dispatch.logins.get(&normal_path(path)),
-    }
-    .cloned();
-    match login {
+    match dispatch.login(req.uri().path()).cloned() {
         Some(guarded) => match guarded.oneshot(req).await {
             Ok(res) => res,
             Err(never) => match never {},

@@ -28,6 +28,10 @@ struct App {
     logins: AtomicUsize,
     /// Lets the SSE stream send its next event.
     next_event: Semaphore,
+    /// A permit each time `/held` is entered.
+    held_arrived: Semaphore,
+    /// Lets `/held` answer.
+    held_release: Semaphore,
 }
 
 #[derive(serde::Deserialize)]
@@ -43,6 +47,8 @@ impl Default for App {
         App {
             logins: AtomicUsize::new(0),
             next_event: Semaphore::new(0),
+            held_arrived: Semaphore::new(0),
+            held_release: Semaphore::new(0),
         }
     }
 }
@@ -132,6 +138,13 @@ async fn slow() -> &'static str {
     "late"
 }
 
+/// Answers once the test lets it.
+async fn held(State(app): State<Arc<App>>) -> &'static str {
+    app.held_arrived.add_permits(1);
+    app.held_release.acquire().await.unwrap().forget();
+    "done"
+}
+
 async fn serve(router: Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -159,6 +172,7 @@ async fn start_app() -> (SocketAddr, Arc<App>) {
         .route("/ws", get(ws))
         .route("/sse", get(sse))
         .route("/slow", get(slow))
+        .route("/held", get(held))
         .with_state(app.clone());
     (serve(router).await, app)
 }
@@ -177,8 +191,14 @@ async fn start_proxy(policy: Policy, tune: impl FnOnce(&mut ProxyOptions)) -> Se
     options.preset = Some(Preset::Django);
     tune(&mut options);
     let proxy = Proxy::new(options, policy, store.clone()).unwrap();
-    let proxy = serve(proxy.router()).await;
-    Setup { proxy, app, store }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(proxy.serve(listener, std::future::pending()));
+    Setup {
+        proxy: addr,
+        app,
+        store,
+    }
 }
 
 fn policy(limit: u32, criterion: Criterion) -> Policy {
@@ -465,4 +485,37 @@ async fn a_slow_upstream_is_a_504() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shutdown_finishes_the_requests_in_flight() {
+    let (upstream, app) = start_app().await;
+    let mut options = ProxyOptions::new(format!("http://{upstream}").parse().unwrap());
+    options.login_paths = vec![LoginPath::new("/accounts/login/")];
+    let proxy = Proxy::new(options, Policy::default(), Arc::new(MemoryStore::new())).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(proxy.serve(listener, async {
+        let _ = stopped.await;
+    }));
+    let in_flight = tokio::spawn(client().get(format!("http://{addr}/held")).send());
+    app.held_arrived.acquire().await.unwrap().forget();
+    stop.send(()).unwrap();
+    // The proxy stops accepting, but waits for the request it is serving.
+    tokio::task::yield_now().await;
+    assert!(!served.is_finished());
+    app.held_release.add_permits(1);
+    let res = tokio::time::timeout(Duration::from_secs(10), in_flight)
+        .await
+        .expect("the request in flight is answered")
+        .unwrap()
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.text().await.unwrap(), "done");
+    tokio::time::timeout(Duration::from_secs(10), served)
+        .await
+        .expect("serve returns once the connection is done")
+        .unwrap()
+        .unwrap();
 }
