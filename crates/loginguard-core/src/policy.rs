@@ -427,16 +427,41 @@ impl Policy {
 pub fn format_wait(d: Duration) -> String {
     let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
     let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
-    let mut parts = Vec::new();
+    // Written by hand: this runs for every refusal while a cool-off lasts.
+    let mut out = String::with_capacity(32);
     for (n, unit) in [(h, "hour"), (m, "minute"), (s, "second")] {
         if n > 0 {
-            parts.push(format!("{n} {unit}{}", if n == 1 { "" } else { "s" }));
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            push_number(&mut out, n);
+            out.push(' ');
+            out.push_str(unit);
+            if n != 1 {
+                out.push('s');
+            }
         }
     }
-    if parts.is_empty() {
-        "1 second".to_owned()
-    } else {
-        parts.join(" ")
+    if out.is_empty() {
+        out.push_str("1 second");
+    }
+    out
+}
+
+/// Appends the decimal digits of `n`.
+fn push_number(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for d in &digits[i..] {
+        out.push(char::from(*d));
     }
 }
 
@@ -786,6 +811,22 @@ mod opt_duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn waits_are_written_in_words() {
+        for (secs, words) in [
+            (0, "1 second"),
+            (1, "1 second"),
+            (59, "59 seconds"),
+            (61, "1 minute 1 second"),
+            (3_900, "1 hour 5 minutes"),
+            (7_322, "2 hours 2 minutes 2 seconds"),
+            (36_000_000_000, "10000000 hours"),
+        ] {
+            assert_eq!(format_wait(Duration::from_secs(secs)), words);
+        }
+        assert_eq!(format_wait(Duration::from_millis(1_500)), "2 seconds");
+    }
 
     #[test]
     fn defaults_match_the_design() {

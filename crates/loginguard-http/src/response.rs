@@ -27,9 +27,12 @@
 //! # });
 //! ```
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http::{header, HeaderMap, HeaderValue, Response, StatusCode};
 use loginguard_core::{LockReason, Lockout, Policy};
+use parking_lot::Mutex;
 
 use crate::fields::BodyError;
 use crate::negotiate::prefers_json;
@@ -86,11 +89,24 @@ impl Answer {
 
 /// The lockout bodies for a lock without an end, rendered once (per layer,
 /// middleware or proxy route): under attack most refusals are exactly this.
+///
+/// A lock with an end says how long is left, so its page changes once a
+/// second; the last page rendered of each kind (HTML, JSON) is kept and
+/// sent again while the wait and the message are the same.
 #[derive(Debug, Clone)]
 pub struct LockoutPages {
     message: String,
     html: Bytes,
     json: Bytes,
+    recent: Arc<Mutex<[Option<Recent>; 2]>>,
+}
+
+/// A page rendered for a lock with an end.
+#[derive(Debug)]
+struct Recent {
+    retry_after: Option<u64>,
+    message: String,
+    body: Bytes,
 }
 
 impl LockoutPages {
@@ -101,7 +117,27 @@ impl LockoutPages {
             html: render(false, LOCKED_CODE, LOCKED_TITLE, &message, None),
             json: render(true, LOCKED_CODE, LOCKED_TITLE, &message, None),
             message,
+            recent: Arc::default(),
         }
+    }
+
+    /// The page for `message` with `retry_after`: the one rendered last
+    /// when it is the same, else rendered now and kept.
+    fn timed(&self, json: bool, message: &str, retry_after: Option<u64>) -> Bytes {
+        let slot = usize::from(json);
+        let mut recent = self.recent.lock();
+        if let Some(r) = &recent[slot] {
+            if r.retry_after == retry_after && r.message == message {
+                return r.body.clone();
+            }
+        }
+        let body = render(json, LOCKED_CODE, LOCKED_TITLE, message, retry_after);
+        recent[slot] = Some(Recent {
+            retry_after,
+            message: message.to_owned(),
+            body: body.clone(),
+        });
+        body
     }
 
     /// [`lockout_response`], with the pages rendered by [`new`](Self::new)
@@ -166,7 +202,8 @@ fn respond(
                 c.html.clone()
             }
         }
-        _ => render(
+        Some(c) => c.timed(json, &lockout.message, retry_after),
+        None => render(
             json,
             LOCKED_CODE,
             LOCKED_TITLE,
@@ -290,6 +327,61 @@ fn escape_into(out: &mut String, text: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two refusals of a lock with a cool-off, one second apart.
+    async fn timed_lockouts() -> (Policy, Lockout, Lockout) {
+        use loginguard_core::{Attempt, Decision, FakeClock, Guard, MemoryStore, Verdict};
+        use std::sync::Arc;
+        use std::time::Duration;
+        let policy = Policy::builder()
+            .failure_limit(1)
+            .cool_off(Duration::from_secs(60))
+            .reset_cool_off_on_failure_during_lockout(false)
+            .build()
+            .unwrap();
+        let clock = FakeClock::new();
+        let guard = Guard::builder(policy.clone(), Arc::new(MemoryStore::new()))
+            .clock(clock.clone())
+            .build();
+        let attempt = || Attempt::new("POST", "/login").ip("192.0.2.1".parse().unwrap());
+        let Ok(Decision::Proceed(ticket)) = guard.begin(attempt()).await else {
+            panic!()
+        };
+        let Verdict::LockedOut(first) = guard.failure(ticket).await else {
+            panic!()
+        };
+        clock.advance(Duration::from_secs(1));
+        let Ok(Decision::Refused(second)) = guard.begin(attempt()).await else {
+            panic!()
+        };
+        (policy, first, second)
+    }
+
+    #[tokio::test]
+    async fn a_timed_page_is_rendered_again_only_when_it_changes() {
+        let (policy, first, second) = timed_lockouts().await;
+        let pages = LockoutPages::new(&policy);
+        let html = HeaderMap::new();
+        let body = |l: &Lockout| pages.respond(&policy, l, &html).into_body();
+        let a = body(&first);
+        assert_eq!(body(&first), a, "the same wait gives the same page");
+        assert_eq!(
+            a,
+            render(false, LOCKED_CODE, LOCKED_TITLE, &first.message, Some(60))
+        );
+        let b = body(&second);
+        assert_ne!(a, b);
+        assert_eq!(
+            b,
+            render(false, LOCKED_CODE, LOCKED_TITLE, &second.message, Some(59))
+        );
+        let json = crate::test_headers(&[("accept", "application/json")]);
+        let j = pages.respond(&policy, &first, &json).into_body();
+        assert!(
+            String::from_utf8_lossy(&j).contains("\"retry_after\":60"),
+            "{j:?}"
+        );
+    }
 
     #[test]
     fn html_is_escaped() {
