@@ -143,8 +143,9 @@ pub struct ProxyOptions {
     pub upstream: Upstream,
     /// The paths whose unsafe requests are guarded (at least one).
     pub login_paths: Vec<LoginPath>,
-    /// The outcome rules of a known app; `None`: the policy's own rules
-    /// (`failure_statuses`, `success_cookie`, …).
+    /// The outcome rules of a known app, on top of the policy's own rules
+    /// (`failure_statuses`, `failure_location`, …); `None`: the policy's
+    /// rules alone.
     pub preset: Option<Preset>,
     /// Longest wait for a connection to the upstream (default 5 s).
     pub connect_timeout: Duration,
@@ -165,11 +166,12 @@ impl ProxyOptions {
         }
     }
 
-    /// The outcome rules in force: the preset's, else the policy's.
+    /// The outcome rules in force: the policy's, with the preset's on top.
     pub fn outcome_rules(&self, policy: &Policy) -> OutcomeRules {
+        let configured = OutcomeRules::from_policy(policy);
         match self.preset {
-            Some(preset) => preset.rules(),
-            None => OutcomeRules::from_policy(policy),
+            Some(preset) => preset.rules_on(configured),
+            None => configured,
         }
     }
 }

@@ -66,9 +66,15 @@ impl Preset {
         }
     }
 
-    /// The outcome rules of the preset.
+    /// The outcome rules of the preset, on top of the default rules.
     pub fn rules(self) -> OutcomeRules {
-        let base = OutcomeRules::default();
+        self.rules_on(OutcomeRules::default())
+    }
+
+    /// The preset's rules on top of `base` (the policy's): what the preset
+    /// sets replaces `base`'s, the rest (`failure_location`,
+    /// `failure_body_text`, …) stays as configured.
+    pub fn rules_on(self, base: OutcomeRules) -> OutcomeRules {
         match self {
             Preset::Django => base
                 .failure_statuses(vec![401, 422])
@@ -185,6 +191,17 @@ mod tests {
         assert_eq!(decide(Preset::Json, 401, &[]), Outcome::Failure);
         assert_eq!(decide(Preset::Json, 200, &[]), Outcome::Success);
         assert_eq!(decide(Preset::Json, 202, &[]), Outcome::Failure);
+    }
+
+    #[test]
+    fn configured_rules_the_preset_does_not_set_still_apply() {
+        let base = OutcomeRules::default().failure_location(Some("/?login=failed".into()));
+        let rules = Preset::Devise.rules_on(base);
+        let mut h = HeaderMap::new();
+        h.insert(header::LOCATION, HeaderValue::from_static("/?login=failed"));
+        let res = LoginResponse::new("/users/sign_in", StatusCode::FOUND, &h);
+        assert_eq!(rules.decide(&res), Outcome::Failure);
+        assert_eq!(Preset::Devise.rules().decide(&res), Outcome::Success);
     }
 
     #[test]

@@ -39,8 +39,8 @@ pub(crate) struct Args {
     )]
     pub(crate) login_paths: Vec<LoginPath>,
     /// The outcome rules of a known app: django, devise, wordpress,
-    /// axum-login or json. Without it the configuration's outcome rules
-    /// apply (failure_statuses, success_cookie, …).
+    /// axum-login or json, on top of the configuration's outcome settings
+    /// (failure_statuses, failure_location, success_cookie, …).
     #[arg(long, value_name = "NAME", env = "LOGINGUARD_PROXY_PRESET")]
     pub(crate) preset: Option<Preset>,
     /// Longest wait for a connection to the upstream (default 5s).
