@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse};
-use actix_web::http::Method;
 use actix_web::{Error, HttpMessage, HttpRequest, HttpResponse};
 use futures_util::future::LocalBoxFuture;
 use loginguard_core::{Attempt, Decision, Lockout, Ticket, Verdict};
@@ -57,7 +56,9 @@ where
     forward_ready!(inner);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        if !self.settings.guard_safe_methods && is_safe(req.method()) {
+        if !self.settings.guard_safe_methods
+            && loginguard_http::is_safe_method(req.method().as_str())
+        {
             let fut = self.inner.call(req);
             return Box::pin(async move { fut.await.map(ServiceResponse::map_into_left_body) });
         }
@@ -81,13 +82,6 @@ where
             Box::pin(run(settings, inner, req).instrument(span))
         }
     }
-}
-
-fn is_safe(method: &Method) -> bool {
-    matches!(
-        *method,
-        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
-    )
 }
 
 /// Where an attempt stands with the engine when its body turns out bad.

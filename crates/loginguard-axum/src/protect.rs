@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, Method, Request};
+use axum::http::{HeaderMap, Request};
 use axum::response::Response;
 use loginguard_core::{Attempt, Decision, Lockout, Ticket, Verdict};
 use loginguard_http::{body_kind, read_field, BodyError, BodyKind, Outcome};
@@ -38,7 +38,7 @@ where
     S: Service<Request<Body>, Response = Response> + Send + 'static,
     S::Future: Send + 'static,
 {
-    if !settings.guard_safe_methods && is_safe(req.method()) {
+    if !settings.guard_safe_methods && loginguard_http::is_safe_method(req.method().as_str()) {
         return Box::pin(inner.call(req));
     }
     let span = tracing::info_span!(
@@ -58,13 +58,6 @@ where
     } else {
         Box::pin(run(settings, req, inner).instrument(span))
     }
-}
-
-fn is_safe(method: &Method) -> bool {
-    matches!(
-        *method,
-        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
-    )
 }
 
 // Only the engine's step is awaited inline; every path after it is boxed,

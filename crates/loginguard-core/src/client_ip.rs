@@ -151,6 +151,38 @@ pub fn canonical_ip(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// Appends `ip` as its `Display` form writes it, without the formatting
+/// machinery for IPv4 (this runs for every attempt and every proxied
+/// request).
+///
+/// ```
+/// let mut out = String::new();
+/// loginguard_core::client_ip::push_ip(&mut out, "10.20.3.40".parse().unwrap());
+/// assert_eq!(out, "10.20.3.40");
+/// ```
+pub fn push_ip(out: &mut String, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(v4) => {
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                if octet >= 100 {
+                    out.push(char::from(b'0' + octet / 100));
+                }
+                if octet >= 10 {
+                    out.push(char::from(b'0' + (octet / 10) % 10));
+                }
+                out.push(char::from(b'0' + octet % 10));
+            }
+        }
+        IpAddr::V6(v6) => {
+            use std::fmt::Write as _;
+            let _ = write!(out, "{v6}");
+        }
+    }
+}
+
 /// The `for=` node of one `Forwarded` element.
 fn forwarded_for(element: &str) -> Option<IpAddr> {
     element.split(';').find_map(|pair| {

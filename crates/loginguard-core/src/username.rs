@@ -79,18 +79,7 @@ pub fn ip_key(ip: IpAddr, ipv6_prefix: u8) -> String {
 /// machinery: this runs for every attempt.
 fn ipv4_text(ip: std::net::Ipv4Addr) -> String {
     let mut out = String::with_capacity(15);
-    for (i, octet) in ip.octets().into_iter().enumerate() {
-        if i > 0 {
-            out.push('.');
-        }
-        if octet >= 100 {
-            out.push(char::from(b'0' + octet / 100));
-        }
-        if octet >= 10 {
-            out.push(char::from(b'0' + (octet / 10) % 10));
-        }
-        out.push(char::from(b'0' + octet % 10));
-    }
+    crate::client_ip::push_ip(&mut out, IpAddr::V4(ip));
     out
 }
 

@@ -46,7 +46,9 @@ pub use fields::{body_kind, form_field, json_field, read_field, BodyError, BodyK
 pub use handle::{negotiation_headers, AttemptHandle};
 pub use negotiate::prefers_json;
 pub use outcome::{LoginResponse, Outcome, OutcomeRules, BODY_SNIFF_LIMIT};
-pub use request::{attempt_of, client_ip, user_agent, HeaderLookup, MAX_USER_AGENT_CHARS};
+pub use request::{
+    attempt_of, client_ip, is_safe_method, user_agent, HeaderLookup, MAX_USER_AGENT_CHARS,
+};
 pub use response::{
     bad_input_response, bad_request, lockout_json, lockout_response, too_large, upstream_error,
     LockoutPages, UNAVAILABLE_RETRY_AFTER_SECS,

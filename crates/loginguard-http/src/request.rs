@@ -34,6 +34,17 @@ impl HeaderLookup for http::HeaderMap {
     }
 }
 
+/// Whether `method` is one the guards let through unjudged unless told
+/// otherwise (`guard_safe_methods`): GET, HEAD, OPTIONS, TRACE.
+///
+/// ```
+/// assert!(loginguard_http::is_safe_method("GET"));
+/// assert!(!loginguard_http::is_safe_method("POST"));
+/// ```
+pub fn is_safe_method(method: &str) -> bool {
+    matches!(method, "GET" | "HEAD" | "OPTIONS" | "TRACE")
+}
+
 /// The client IP of a request from `peer`: the peer itself, unless it is
 /// one of `resolver`'s trusted proxies, and then the address that proxy
 /// wrote in the one header `resolver` names.
