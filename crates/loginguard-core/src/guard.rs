@@ -31,7 +31,7 @@
 use std::fmt;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -224,7 +224,13 @@ pub struct Guard {
     limit_hook: Option<LimitHook>,
     store_down: AtomicBool,
     refusal_log: RefusalLog,
+    next_purge: AtomicI64,
 }
+
+/// How often attempts trigger a purge of expired key records: at most once
+/// per interval per guard, in a background task, so no request waits for it
+/// and no operator action is needed for the key table to shrink back.
+pub const PURGE_INTERVAL: Duration = Duration::from_secs(60);
 
 /// How often a refused attempt on one key is written to the failure log.
 pub const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(1);
@@ -346,6 +352,7 @@ impl GuardBuilder {
             limit_hook: self.limit_hook,
             store_down: AtomicBool::new(false),
             refusal_log: RefusalLog::default(),
+            next_purge: AtomicI64::new(i64::MIN),
         }
     }
 }
@@ -521,6 +528,7 @@ impl Guard {
         attempt.ip = attempt.ip.map(crate::client_ip::canonical_ip);
         self.metrics.attempt();
         let now = to_ms(time);
+        self.purge_when_due(time, now);
         if let Some(ip) = attempt.ip {
             if p.is_deny_listed(ip) {
                 return Ok(self.refuse(
@@ -593,6 +601,37 @@ impl Guard {
             keys: counted,
             bypass: false,
         }))
+    }
+
+    /// Starts a purge of expired key records in the background when
+    /// [`PURGE_INTERVAL`] has passed since the last one this guard started.
+    /// The cost on the request is one atomic load (and, once per interval,
+    /// one compare-and-swap and a task spawn). Outside a Tokio runtime
+    /// nothing is started.
+    fn purge_when_due(&self, time: SystemTime, now: i64) {
+        let due = self.next_purge.load(Ordering::Relaxed);
+        if now < due {
+            return;
+        }
+        let next = now.saturating_add(crate::record::duration_ms(PURGE_INTERVAL));
+        if self
+            .next_purge
+            .compare_exchange(due, next, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+        {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let store = Arc::clone(&self.store);
+        runtime.spawn(async move {
+            match store.purge_expired(time).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(target: "loginguard", purged = n, "expired key records purged"),
+                Err(e) => tracing::debug!(target: "loginguard", error = %e, "expired key records not purged"),
+            }
+        });
     }
 
     fn refuse(&self, attempt: &Attempt, lockout: Lockout) -> Decision {

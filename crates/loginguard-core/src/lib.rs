@@ -52,6 +52,7 @@ pub use config::{Config, ProxyTable, DEFAULT_CONFIG_FILE, DEFAULT_STORE};
 pub use events::{Event, Metrics, MetricsSnapshot};
 pub use guard::{
     Attempt, AttemptError, Decision, Guard, GuardBuilder, LockReason, Lockout, Ticket, Verdict,
+    PURGE_INTERVAL,
 };
 pub use key::{Field, Key, KeyFilter, KeyParseError};
 pub use memory::MemoryStore;

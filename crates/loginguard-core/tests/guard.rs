@@ -646,3 +646,44 @@ async fn refusals_of_a_locked_key_reach_the_failure_log_once_per_second() {
     assert_eq!(refused(log.query(&q).await.unwrap()), 2);
     assert_eq!(guard.metrics().snapshot().rejections, 102);
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn expired_records_are_purged_by_later_attempts_without_an_operator() {
+    let clock = FakeClock::new();
+    let store = Arc::new(MemoryStore::new());
+    let policy = Policy::builder()
+        .failure_window(Some(Duration::from_secs(3600)))
+        .build()
+        .unwrap();
+    let guard = Guard::builder(policy, store.clone() as Arc<dyn Store>)
+        .clock(clock.clone())
+        .build();
+    // A spray: one attempt from each of 200 fresh IPs.
+    for i in 0..200u32 {
+        let from = format!("10.0.{}.{}", i / 256, i % 256);
+        let (checked, _) = login(&guard, attempt("alice", &from), false).await;
+        assert!(checked);
+    }
+    tokio::task::yield_now().await;
+    assert_eq!(store.len(), 200, "nothing has expired yet");
+    // One window (and a purge interval) later, the next attempt starts a purge.
+    clock.advance(Duration::from_secs(3600) + loginguard_core::PURGE_INTERVAL);
+    login(&guard, attempt("alice", "10.9.9.9"), false).await;
+    for _ in 0..100 {
+        if store.len() == 1 {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(store.len(), 1, "only the newest attempt's key is left");
+    // And again a window later: the purge keeps running by itself.
+    for i in 0..10u32 {
+        login(&guard, attempt("alice", &format!("10.1.0.{i}")), false).await;
+    }
+    clock.advance(Duration::from_secs(3601));
+    login(&guard, attempt("alice", "10.9.9.8"), false).await;
+    for _ in 0..100 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(store.len(), 1, "a second spray is purged too");
+}
