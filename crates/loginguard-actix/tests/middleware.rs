@@ -267,10 +267,11 @@ struct DownStore;
 
 #[async_trait::async_trait]
 impl loginguard_core::Store for DownStore {
-    async fn begin_attempt(
+    async fn begin_tagged(
         &self,
         _: &loginguard_core::Key,
         _: &loginguard_core::record::Limits,
+        _: Option<u64>,
         _: std::time::SystemTime,
     ) -> Result<loginguard_core::record::KeyVerdict, loginguard_core::StoreError> {
         Err(loginguard_core::StoreError::Config("down".into()))

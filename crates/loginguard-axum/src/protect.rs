@@ -594,10 +594,11 @@ mod tests {
 
     #[async_trait::async_trait]
     impl Store for DownStore {
-        async fn begin_attempt(
+        async fn begin_tagged(
             &self,
             _: &Key,
             _: &Limits,
+            _: Option<u64>,
             _: SystemTime,
         ) -> Result<KeyVerdict, StoreError> {
             Err(StoreError::Config("down".into()))

@@ -143,7 +143,11 @@ fn migrate_creates_the_database_and_is_idempotent() {
         .arg("migrate")
         .assert()
         .success()
-        .stdout(contains("applied 1 migration").and(contains("0001 keys and audit logs")));
+        .stdout(
+            contains("applied 2 migrations")
+                .and(contains("0001 keys and audit logs"))
+                .and(contains("0002 refusals and tags")),
+        );
     assert!(site.db().exists());
     site.cmd()
         .arg("migrate")
@@ -172,7 +176,7 @@ fn check_reports_pending_migrations_then_passes_with_warnings() {
     site.cmd().arg("migrate").assert().success();
     site.cmd().arg("check").assert().success().stdout(
         contains("reachable")
-            .and(contains("schema version 1 of 1; journal mode wal"))
+            .and(contains("schema version 2 of 2; journal mode wal"))
             .and(contains("warning: lockout by IP address alone"))
             .and(contains("warning: neither cool_off nor failure_window is set: locks last until an administrator resets them"))
             .and(contains("warning: trusted_proxies is empty"))

@@ -657,6 +657,10 @@ impl Guard {
         reset: bool,
     ) {
         for (key, verdict) in counted {
+            if matches!(verdict, KeyVerdict::Allowed { counted: false, .. }) {
+                // Not counted (a remembered tag): nothing to give back.
+                continue;
+            }
             let undo_lock = matches!(
                 verdict,
                 KeyVerdict::Allowed {

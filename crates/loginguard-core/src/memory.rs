@@ -20,7 +20,7 @@ use parking_lot::Mutex;
 
 use crate::audit::{AuditEntry, AuditKind, AuditLog, LogQuery, LogRetention};
 use crate::key::{Key, KeyFilter};
-use crate::record::{self, to_ms, KeyRecord, KeyVerdict, Limits, Release};
+use crate::record::{self, to_ms, KeyRecord, KeyVerdict, Limits, Release, Tag};
 use crate::store::{KeyStatus, ListQuery, Store, StoreError, StoreHealth};
 
 /// The default bound on tracked keys.
@@ -210,22 +210,23 @@ impl Shard {
 
 #[async_trait]
 impl Store for MemoryStore {
-    async fn begin_attempt(
+    async fn begin_tagged(
         &self,
         key: &Key,
         limits: &Limits,
+        tag: Option<Tag>,
         now: SystemTime,
     ) -> Result<KeyVerdict, StoreError> {
         let now = to_ms(now);
         let mut shard = self.shard(key.id()).lock();
         if let Some(entry) = shard.map.get_mut(key.id()) {
-            let verdict = record::begin(&mut entry.record, limits, now);
+            let verdict = record::begin(&mut entry.record, limits, tag, now);
             entry.expires_at = entry.record.expires_at(limits).unwrap_or(i64::MAX);
             return Ok(verdict);
         }
         shard.make_room(self.per_shard, now, &self.hasher);
         let mut rec = KeyRecord::default();
-        let verdict = record::begin(&mut rec, limits, now);
+        let verdict = record::begin(&mut rec, limits, tag, now);
         rec.failures.shrink_to_fit();
         let expires_at = rec.expires_at(limits).unwrap_or(i64::MAX);
         shard.map.insert(

@@ -11,9 +11,9 @@
 //!
 //! let limits = Limits::new(2);
 //! let mut record = KeyRecord::default();
-//! assert!(matches!(begin(&mut record, &limits, 0), KeyVerdict::Allowed { remaining: 1, .. }));
-//! assert!(matches!(begin(&mut record, &limits, 1), KeyVerdict::Allowed { locks_on_failure: true, .. }));
-//! assert!(matches!(begin(&mut record, &limits, 2), KeyVerdict::Locked { .. }));
+//! assert!(matches!(begin(&mut record, &limits, None, 0), KeyVerdict::Allowed { remaining: 1, .. }));
+//! assert!(matches!(begin(&mut record, &limits, None, 1), KeyVerdict::Allowed { locks_on_failure: true, .. }));
+//! assert!(matches!(begin(&mut record, &limits, None, 2), KeyVerdict::Locked { .. }));
 //! ```
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -21,6 +21,16 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// The longest cool-off the engine will compute (100 years), so that
 /// progressive multiplication never overflows.
 pub const MAX_COOL_OFF_MS: i64 = 100 * 365 * 24 * 3600 * 1000;
+
+/// A truncated keyed hash that identifies what an attempt tried without
+/// revealing it: the submitted password (so a repeated wrong password
+/// counts once), or the account a sprayed password was tried on (so a
+/// password key counts distinct accounts). Never an unkeyed hash.
+pub type Tag = u64;
+
+/// How many failed passwords' tags a key remembers by default
+/// (`ignore_repeated_password`): the last three, as Entra ID does.
+pub const REMEMBERED_PASSWORDS: u32 = 3;
 
 /// The per-key settings a store needs for its atomic step, derived from the
 /// [`Policy`](crate::Policy) (and the per-request failure-limit hook).
@@ -42,6 +52,10 @@ pub struct Limits {
     pub count_during_lockout: bool,
     /// `false`: monitor only — count, never lock.
     pub lock_out: bool,
+    /// How many tags of counted attempts the key remembers: an attempt
+    /// whose tag is remembered counts nothing. 0: none (every attempt
+    /// counts).
+    pub remember: u32,
 }
 
 impl Limits {
@@ -55,7 +69,15 @@ impl Limits {
             cool_off_max: None,
             count_during_lockout: true,
             lock_out: true,
+            remember: 0,
         }
+    }
+
+    /// Sets how many tags the key remembers (see [`Limits::remember`]).
+    #[must_use]
+    pub fn with_remember(mut self, tags: u32) -> Limits {
+        self.remember = tags;
+        self
     }
 
     /// Sets the failure window.
@@ -131,13 +153,22 @@ pub struct KeyRecord {
     pub lock_count: u32,
     /// Time of the last attempt (ms).
     pub updated_at: i64,
+    /// Attempts refused since the current lock was set (0 when not locked).
+    pub refused: u32,
+    /// Tags of counted attempts with their begin times (ms), oldest first:
+    /// at most [`Limits::remember`], inside the window, cleared when a lock
+    /// ends or no failure is left.
+    pub tags: Vec<(i64, Tag)>,
 }
 
 /// What a store's atomic step says about one key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyVerdict {
-    /// Not locked; the attempt was counted.
+    /// Not locked; the attempt may go on to the password check.
     Allowed {
+        /// Whether the attempt was counted; `false` when its tag was
+        /// remembered (the same wrong password again): nothing to release.
+        counted: bool,
         /// Counted failures, including this attempt.
         failures: u32,
         /// Tries left after this one before the key locks.
@@ -170,6 +201,9 @@ pub struct Release {
     /// The attempt set the lock (`locks_on_failure`): lift it again if the
     /// count is back under the limit.
     pub undo_lock: bool,
+    /// The attempt's tag, forgotten with it: a right password is never
+    /// remembered as a wrong one.
+    pub tag: Option<Tag>,
 }
 
 impl Release {
@@ -179,7 +213,15 @@ impl Release {
             reset: false,
             attempt_time,
             undo_lock,
+            tag: None,
         }
+    }
+
+    /// Also forgets the attempt's tag.
+    #[must_use]
+    pub fn with_tag(mut self, tag: Option<Tag>) -> Release {
+        self.tag = tag;
+        self
     }
 
     /// Clears the key entirely.
@@ -188,6 +230,7 @@ impl Release {
             reset: true,
             attempt_time,
             undo_lock: true,
+            tag: None,
         }
     }
 }
@@ -209,6 +252,11 @@ impl KeyRecord {
     /// Whether the record holds nothing worth keeping.
     pub fn is_empty(&self) -> bool {
         self.failures.is_empty() && !self.locked && self.lock_count == 0
+    }
+
+    /// Whether `tag` is among the remembered tags.
+    pub fn remembers(&self, tag: Option<Tag>) -> bool {
+        tag.is_some_and(|tag| self.tags.iter().any(|&(_, t)| t == tag))
     }
 
     /// When the record can be deleted without changing any verdict (ms);
@@ -237,6 +285,25 @@ impl KeyRecord {
         if let Some(window) = limits.window_ms() {
             let floor = now.saturating_sub(window);
             self.failures.retain(|&t| t > floor);
+            self.tags.retain(|&(t, _)| t > floor);
+        }
+        // Tags go with the failures they were counted with: a tag is never
+        // newer than the newest failure, so it needs no expiry of its own.
+        if self.failures.is_empty() {
+            self.tags.clear();
+        }
+    }
+
+    fn push_tag(&mut self, limits: &Limits, tag: Option<Tag>, now: i64) {
+        let Some(tag) = tag else { return };
+        if limits.remember == 0 {
+            return;
+        }
+        self.tags.push((now, tag));
+        let cap = usize::try_from(limits.remember).unwrap_or(usize::MAX);
+        if self.tags.len() > cap {
+            let extra = self.tags.len() - cap;
+            self.tags.drain(..extra);
         }
     }
 
@@ -253,11 +320,18 @@ impl KeyRecord {
 /// The atomic step: if the key is locked, say so (counting the refused
 /// attempt and restarting the cool-off when `count_during_lockout`);
 /// otherwise count the attempt and set the lock when it reaches the limit.
-pub fn begin(record: &mut KeyRecord, limits: &Limits, now: i64) -> KeyVerdict {
+///
+/// An attempt whose `tag` the key remembers (the same wrong password again,
+/// or the same account on a password key) counts nothing: it is allowed
+/// uncounted, or refused during a lock without restarting the cool-off.
+/// A counted attempt's tag is remembered (when [`Limits::remember`] > 0).
+pub fn begin(record: &mut KeyRecord, limits: &Limits, tag: Option<Tag>, now: i64) -> KeyVerdict {
     record.prune(limits, now);
     record.updated_at = now;
+    let remembered = limits.remember > 0 && record.remembers(tag);
     if record.lock_active(now) {
-        if limits.count_during_lockout {
+        record.refused = record.refused.saturating_add(1);
+        if limits.count_during_lockout && !remembered {
             record.push_failure(limits, now);
             if record.locked_until.is_some() {
                 record.locked_until = limits
@@ -275,18 +349,32 @@ pub fn begin(record: &mut KeyRecord, limits: &Limits, now: i64) -> KeyVerdict {
         record.locked = false;
         record.locked_until = None;
         record.failures.clear();
+        record.tags.clear();
+        record.refused = 0;
+    } else if remembered {
+        let failures = count(record.failures.len());
+        return KeyVerdict::Allowed {
+            counted: false,
+            failures,
+            remaining: limits.failure_limit.saturating_sub(failures),
+            locks_on_failure: false,
+            until: None,
+        };
     }
     record.push_failure(limits, now);
+    record.push_tag(limits, tag, now);
     let failures = count(record.failures.len());
     let locks_on_failure = limits.lock_out && failures >= limits.failure_limit;
     if locks_on_failure {
         record.locked = true;
+        record.refused = 0;
         record.lock_count = record.lock_count.saturating_add(1);
         record.locked_until = limits
             .cool_off_ms(record.lock_count)
             .map(|ms| now.saturating_add(ms));
     }
     KeyVerdict::Allowed {
+        counted: true,
         failures,
         remaining: limits.failure_limit.saturating_sub(failures),
         locks_on_failure,
@@ -315,6 +403,15 @@ pub fn release(record: &mut KeyRecord, limits: &Limits, release: &Release, now: 
     {
         record.failures.remove(pos);
     }
+    if let Some(tag) = release.tag {
+        if let Some(pos) = record
+            .tags
+            .iter()
+            .rposition(|&(t, g)| t == release.attempt_time && g == tag)
+        {
+            record.tags.remove(pos);
+        }
+    }
     record.prune(limits, now);
     if release.undo_lock
         && record.locked
@@ -323,6 +420,7 @@ pub fn release(record: &mut KeyRecord, limits: &Limits, release: &Release, now: 
         record.locked = false;
         record.locked_until = None;
         record.lock_count = record.lock_count.saturating_sub(1);
+        record.refused = 0;
     }
 }
 
@@ -365,10 +463,11 @@ mod tests {
         let limits = Limits::new(3);
         let mut r = KeyRecord::default();
         for (i, remaining) in [2, 1, 0].into_iter().enumerate() {
-            let v = begin(&mut r, &limits, i as i64);
+            let v = begin(&mut r, &limits, None, i as i64);
             assert_eq!(
                 v,
                 KeyVerdict::Allowed {
+                    counted: true,
                     failures: i as u32 + 1,
                     remaining,
                     locks_on_failure: remaining == 0,
@@ -377,7 +476,7 @@ mod tests {
             );
         }
         assert!(matches!(
-            begin(&mut r, &limits, 10),
+            begin(&mut r, &limits, None, 10),
             KeyVerdict::Locked { until: None, .. }
         ));
     }
@@ -386,8 +485,8 @@ mod tests {
     fn success_gives_the_count_and_the_lock_back() {
         let limits = Limits::new(2).with_cool_off(Some(secs(60)));
         let mut r = KeyRecord::default();
-        begin(&mut r, &limits, 0);
-        begin(&mut r, &limits, 1);
+        begin(&mut r, &limits, None, 0);
+        begin(&mut r, &limits, None, 1);
         assert!(r.lock_active(2));
         release(&mut r, &limits, &Release::give_back(1, true), 2);
         assert!(!r.lock_active(2));
@@ -399,21 +498,21 @@ mod tests {
     fn cool_off_ends_and_counting_restarts() {
         let limits = Limits::new(1).with_cool_off(Some(secs(10)));
         let mut r = KeyRecord::default();
-        begin(&mut r, &limits, 0);
+        begin(&mut r, &limits, None, 0);
         assert!(matches!(
-            begin(&mut r, &limits, 9_999),
+            begin(&mut r, &limits, None, 9_999),
             KeyVerdict::Locked { .. }
         ));
         // The refused attempt restarted the cool-off.
         assert!(matches!(
-            begin(&mut r, &limits, 10_001),
+            begin(&mut r, &limits, None, 10_001),
             KeyVerdict::Locked {
                 until: Some(20_001),
                 ..
             }
         ));
         assert!(matches!(
-            begin(&mut r, &limits, 20_001),
+            begin(&mut r, &limits, None, 20_001),
             KeyVerdict::Allowed { failures: 1, .. }
         ));
     }
@@ -429,9 +528,9 @@ mod tests {
         assert_eq!(limits.cool_off_ms(3), Some(30_000));
         assert_eq!(limits.cool_off_ms(u32::MAX), Some(30_000));
         let mut r = KeyRecord::default();
-        begin(&mut r, &limits, 0);
+        begin(&mut r, &limits, None, 0);
         assert_eq!(r.locked_until, Some(10_000));
-        begin(&mut r, &limits, 10_000);
+        begin(&mut r, &limits, None, 10_000);
         assert_eq!(r.locked_until, Some(30_000));
     }
 
@@ -439,9 +538,9 @@ mod tests {
     fn window_forgets_old_failures() {
         let limits = Limits::new(2).with_failure_window(Some(secs(60)));
         let mut r = KeyRecord::default();
-        begin(&mut r, &limits, 0);
+        begin(&mut r, &limits, None, 0);
         assert!(matches!(
-            begin(&mut r, &limits, 60_000),
+            begin(&mut r, &limits, None, 60_000),
             KeyVerdict::Allowed {
                 failures: 1,
                 locks_on_failure: false,
@@ -456,7 +555,7 @@ mod tests {
         let mut r = KeyRecord::default();
         for t in 0..5 {
             assert!(matches!(
-                begin(&mut r, &limits, t),
+                begin(&mut r, &limits, None, t),
                 KeyVerdict::Allowed {
                     locks_on_failure: false,
                     ..
@@ -467,14 +566,150 @@ mod tests {
     }
 
     #[test]
+    fn a_remembered_tag_counts_nothing_and_a_new_one_counts() {
+        let limits = Limits::new(3).with_remember(REMEMBERED_PASSWORDS);
+        let mut r = KeyRecord::default();
+        assert!(matches!(
+            begin(&mut r, &limits, Some(7), 0),
+            KeyVerdict::Allowed {
+                counted: true,
+                failures: 1,
+                ..
+            }
+        ));
+        for t in 1..20 {
+            assert_eq!(
+                begin(&mut r, &limits, Some(7), t),
+                KeyVerdict::Allowed {
+                    counted: false,
+                    failures: 1,
+                    remaining: 2,
+                    locks_on_failure: false,
+                    until: None,
+                }
+            );
+        }
+        begin(&mut r, &limits, Some(8), 20);
+        assert!(matches!(
+            begin(&mut r, &limits, Some(9), 21),
+            KeyVerdict::Allowed {
+                counted: true,
+                locks_on_failure: true,
+                ..
+            }
+        ));
+        assert_eq!(r.tags, vec![(0, 7), (20, 8), (21, 9)]);
+    }
+
+    #[test]
+    fn only_the_last_tags_are_remembered_and_none_without_remember() {
+        let limits = Limits::new(10).with_remember(2);
+        let mut r = KeyRecord::default();
+        for (t, tag) in [1, 2, 3].into_iter().enumerate() {
+            begin(&mut r, &limits, Some(tag), t as i64);
+        }
+        assert_eq!(r.tags, vec![(1, 2), (2, 3)]);
+        assert!(matches!(
+            begin(&mut r, &limits, Some(1), 9),
+            KeyVerdict::Allowed {
+                counted: true,
+                failures: 4,
+                ..
+            }
+        ));
+        let plain = Limits::new(10);
+        let mut r = KeyRecord::default();
+        begin(&mut r, &plain, Some(1), 0);
+        assert!(matches!(
+            begin(&mut r, &plain, Some(1), 1),
+            KeyVerdict::Allowed {
+                counted: true,
+                failures: 2,
+                ..
+            }
+        ));
+        assert!(r.tags.is_empty());
+    }
+
+    #[test]
+    fn a_remembered_tag_during_a_lock_is_refused_without_restarting_the_cool_off() {
+        let limits = Limits::new(1)
+            .with_cool_off(Some(secs(10)))
+            .with_remember(REMEMBERED_PASSWORDS);
+        let mut r = KeyRecord::default();
+        begin(&mut r, &limits, Some(5), 0);
+        assert_eq!(
+            begin(&mut r, &limits, Some(5), 5_000),
+            KeyVerdict::Locked {
+                until: Some(10_000),
+                failures: 1
+            }
+        );
+        assert!(matches!(
+            begin(&mut r, &limits, Some(6), 6_000),
+            KeyVerdict::Locked {
+                until: Some(16_000),
+                ..
+            }
+        ));
+        assert_eq!(r.refused, 2);
+        // The lock ends: counting and remembering start afresh.
+        assert!(matches!(
+            begin(&mut r, &limits, Some(5), 16_000),
+            KeyVerdict::Allowed { counted: true, .. }
+        ));
+        assert_eq!(r.refused, 0);
+        assert_eq!(r.tags, vec![(16_000, 5)]);
+    }
+
+    #[test]
+    fn tags_leave_with_the_window_and_with_a_right_password() {
+        let limits = Limits::new(5)
+            .with_failure_window(Some(secs(60)))
+            .with_remember(REMEMBERED_PASSWORDS);
+        let mut r = KeyRecord::default();
+        begin(&mut r, &limits, Some(1), 0);
+        assert!(matches!(
+            begin(&mut r, &limits, Some(1), 60_000),
+            KeyVerdict::Allowed {
+                counted: true,
+                failures: 1,
+                ..
+            }
+        ));
+        begin(&mut r, &limits, Some(2), 60_001);
+        release(
+            &mut r,
+            &limits,
+            &Release::give_back(60_001, false).with_tag(Some(2)),
+            60_002,
+        );
+        assert_eq!(r.tags, vec![(60_000, 1)]);
+        assert_eq!(r.failures, vec![60_000]);
+        assert_eq!(r.expires_at(&limits), Some(120_000));
+    }
+
+    #[test]
+    fn refusals_are_counted_from_the_lock_on() {
+        let limits = Limits::new(2).with_count_during_lockout(false);
+        let mut r = KeyRecord::default();
+        begin(&mut r, &limits, None, 0);
+        begin(&mut r, &limits, None, 1);
+        for t in 2..9 {
+            begin(&mut r, &limits, None, t);
+        }
+        assert_eq!((r.refused, r.failures.len()), (7, 2));
+    }
+
+    #[test]
     fn expiry() {
         let limits = Limits::new(3).with_failure_window(Some(secs(1)));
         let mut r = KeyRecord::default();
-        begin(&mut r, &limits, 100);
+        begin(&mut r, &limits, None, 100);
         assert_eq!(r.expires_at(&limits), Some(1_100));
         let forever = Limits::new(1);
         let mut r = KeyRecord::default();
-        begin(&mut r, &forever, 0);
+        begin(&mut r, &forever, None, 0);
         assert_eq!(r.expires_at(&forever), None);
     }
 }

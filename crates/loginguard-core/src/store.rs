@@ -13,7 +13,7 @@ use async_trait::async_trait;
 
 use crate::audit::AuditLog;
 use crate::key::{Key, KeyFilter};
-use crate::record::{from_ms, KeyRecord, KeyVerdict, Limits, Release};
+use crate::record::{from_ms, KeyRecord, KeyVerdict, Limits, Release, Tag};
 
 /// A fault in a store: the store could not answer. A lockout is never an
 /// error; it is a [`KeyVerdict::Locked`].
@@ -115,6 +115,9 @@ pub struct KeyStatus {
     pub lock_count: u32,
     /// The last attempt on the key.
     pub last_attempt: SystemTime,
+    /// Attempts refused since the current lock was set (0 when not locked):
+    /// how hard a locked key is still being hammered.
+    pub refused: u32,
 }
 
 impl KeyStatus {
@@ -134,7 +137,16 @@ impl KeyStatus {
             locked_until,
             lock_count,
             last_attempt,
+            refused: 0,
         }
+    }
+
+    /// Sets the count of attempts refused since the lock (kept only while
+    /// the lock is in force).
+    #[must_use]
+    pub fn with_refused(mut self, refused: u32) -> KeyStatus {
+        self.refused = if self.locked { refused } else { 0 };
+        self
     }
 }
 
@@ -156,6 +168,7 @@ impl KeyStatus {
             record.lock_count,
             from_ms(record.updated_at),
         )
+        .with_refused(record.refused)
     }
 }
 
@@ -258,6 +271,20 @@ pub trait Store: fmt::Debug + Send + Sync + 'static {
         &self,
         key: &Key,
         limits: &Limits,
+        now: SystemTime,
+    ) -> Result<KeyVerdict, StoreError> {
+        self.begin_tagged(key, limits, None, now).await
+    }
+
+    /// [`Store::begin_attempt`] with the attempt's [`Tag`]: the store runs
+    /// [`record::begin`](crate::record::begin) with it, so an attempt whose
+    /// tag the key remembers counts nothing and a counted one's tag is
+    /// remembered (up to [`Limits::remember`]).
+    async fn begin_tagged(
+        &self,
+        key: &Key,
+        limits: &Limits,
+        tag: Option<Tag>,
         now: SystemTime,
     ) -> Result<KeyVerdict, StoreError>;
 

@@ -543,10 +543,11 @@ struct Down;
 
 #[async_trait]
 impl Store for Down {
-    async fn begin_attempt(
+    async fn begin_tagged(
         &self,
         _: &Key,
         _: &Limits,
+        _: Option<u64>,
         _: SystemTime,
     ) -> Result<KeyVerdict, StoreError> {
         Err(StoreError::Unavailable {

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use loginguard_core::record::{self, from_ms, to_ms, KeyRecord, KeyVerdict, Limits, Release};
+use loginguard_core::record::{self, to_ms, KeyRecord, KeyVerdict, Limits, Release, Tag};
 use loginguard_core::{
     AuditLog, Config, Key, KeyFilter, KeyStatus, ListQuery, Store, StoreError, StoreHealth,
 };
@@ -154,11 +154,12 @@ impl PostgresStore {
         &self,
         key: &Key,
         limits: &Limits,
+        tag: Option<Tag>,
         now: i64,
     ) -> Result<KeyVerdict, PostgresStoreError> {
         // The record of a key seen for the first time.
         let mut fresh = KeyRecord::default();
-        let fresh_verdict = record::begin(&mut fresh, limits, now);
+        let fresh_verdict = record::begin(&mut fresh, limits, tag, now);
         for _ in 0..OPTIMISTIC_TRIES {
             let mut conn = self
                 .pool
@@ -168,7 +169,7 @@ impl PostgresStore {
             match insert_or_read(&mut conn, key, &fresh, limits).await? {
                 InsertOrRead::Inserted => return Ok(fresh_verdict),
                 InsertOrRead::Existing(mut rec, version) => {
-                    let verdict = record::begin(&mut rec, limits, now);
+                    let verdict = record::begin(&mut rec, limits, tag, now);
                     if update(&mut conn, key.id(), &rec, limits, Some(version)).await? {
                         return Ok(verdict);
                     }
@@ -177,7 +178,7 @@ impl PostgresStore {
                 InsertOrRead::Neither => {}
             }
         }
-        self.begin_locked(key, limits, now).await
+        self.begin_locked(key, limits, tag, now).await
     }
 
     /// [`Self::begin_step`] holding the row lock.
@@ -185,6 +186,7 @@ impl PostgresStore {
         &self,
         key: &Key,
         limits: &Limits,
+        tag: Option<Tag>,
         now: i64,
     ) -> Result<KeyVerdict, PostgresStoreError> {
         let q = PostgresStoreError::query("begin_attempt");
@@ -193,13 +195,13 @@ impl PostgresStore {
         // (or deleted it), the row is read again under its lock.
         for _ in 0..4 {
             if let Some((mut rec, _)) = select(&mut tx, key.id(), true).await? {
-                let verdict = record::begin(&mut rec, limits, now);
+                let verdict = record::begin(&mut rec, limits, tag, now);
                 update(&mut tx, key.id(), &rec, limits, None).await?;
                 tx.commit().await.map_err(q)?;
                 return Ok(verdict);
             }
             let mut rec = KeyRecord::default();
-            let verdict = record::begin(&mut rec, limits, now);
+            let verdict = record::begin(&mut rec, limits, tag, now);
             if insert(&mut tx, key, &rec, limits).await? {
                 tx.commit().await.map_err(q)?;
                 return Ok(verdict);
@@ -263,10 +265,10 @@ async fn select(
     lock: bool,
 ) -> Result<Option<(KeyRecord, i64)>, PostgresStoreError> {
     let sql = if lock {
-        "SELECT failures, locked, locked_until, lock_count, updated_at, version \
+        "SELECT failures, locked, locked_until, lock_count, updated_at, refused, tags, version \
          FROM lockout_keys WHERE id = $1 FOR UPDATE"
     } else {
-        "SELECT failures, locked, locked_until, lock_count, updated_at, version \
+        "SELECT failures, locked, locked_until, lock_count, updated_at, refused, tags, version \
          FROM lockout_keys WHERE id = $1"
     };
     let row = sqlx::query(sql)
@@ -288,6 +290,14 @@ async fn select(
 fn decode(row: &PgRow) -> Result<KeyRecord, PostgresStoreError> {
     let q = PostgresStoreError::query("decode");
     let lock_count: i64 = row.try_get("lock_count").map_err(q)?;
+    let refused: i64 = row.try_get("refused").map_err(q)?;
+    let tags: Vec<i64> = row.try_get("tags").map_err(q)?;
+    if tags.len() % 2 != 0 {
+        return Err(PostgresStoreError::Corrupt(format!(
+            "tags of odd length {}",
+            tags.len()
+        )));
+    }
     Ok(KeyRecord {
         failures: row.try_get("failures").map_err(q)?,
         locked: row.try_get("locked").map_err(q)?,
@@ -295,7 +305,21 @@ fn decode(row: &PgRow) -> Result<KeyRecord, PostgresStoreError> {
         lock_count: u32::try_from(lock_count)
             .map_err(|_| PostgresStoreError::Corrupt(format!("lock_count {lock_count}")))?,
         updated_at: row.try_get("updated_at").map_err(q)?,
+        refused: u32::try_from(refused).unwrap_or(u32::MAX),
+        tags: tags
+            .chunks_exact(2)
+            .map(|pair| (pair[0], pair[1] as Tag))
+            .collect(),
     })
+}
+
+/// The tags as stored: (time, tag) pairs flattened, each tag's bits as a
+/// signed bigint.
+fn flat_tags(rec: &KeyRecord) -> Vec<i64> {
+    rec.tags
+        .iter()
+        .flat_map(|&(t, tag)| [t, tag as i64])
+        .collect()
 }
 
 /// What [`insert_or_read`] found.
@@ -320,11 +344,12 @@ async fn insert_or_read(
     let query = sqlx::query(
         "WITH ins AS (\
            INSERT INTO lockout_keys (id, scope, ip, username, user_agent, failures, locked, \
-           locked_until, lock_count, updated_at, expires_at) \
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+           locked_until, lock_count, updated_at, expires_at, refused, tags) \
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
            ON CONFLICT (id) DO NOTHING RETURNING 1) \
          SELECT EXISTS (SELECT 1 FROM ins) AS inserted, \
-           k.failures, k.locked, k.locked_until, k.lock_count, k.updated_at, k.version \
+           k.failures, k.locked, k.locked_until, k.lock_count, k.updated_at, k.refused, k.tags, \
+           k.version \
          FROM (SELECT 1) AS one LEFT JOIN lockout_keys AS k ON k.id = $1",
     );
     let row = bind_new_row(query, key, fresh, limits)
@@ -352,7 +377,8 @@ async fn update(
 ) -> Result<bool, PostgresStoreError> {
     let done = sqlx::query(
         "UPDATE lockout_keys SET failures = $2, locked = $3, locked_until = $4, \
-         lock_count = $5, updated_at = $6, expires_at = $7, version = version + 1 \
+         lock_count = $5, updated_at = $6, expires_at = $7, refused = $9, tags = $10, \
+         version = version + 1 \
          WHERE id = $1 AND ($8::bigint IS NULL OR version = $8)",
     )
     .bind(id)
@@ -363,6 +389,8 @@ async fn update(
     .bind(rec.updated_at)
     .bind(rec.expires_at(limits))
     .bind(version)
+    .bind(i64::from(rec.refused))
+    .bind(flat_tags(rec))
     .execute(conn)
     .await
     .map_err(PostgresStoreError::query("update"))?;
@@ -386,9 +414,9 @@ async fn delete(
     Ok(done.rows_affected() == 1)
 }
 
-/// Binds $1..$11 of a new key row: id, scope, ip, username, user_agent,
+/// Binds $1..$13 of a new key row: id, scope, ip, username, user_agent,
 /// then the record (failures, locked, locked_until, lock_count, updated_at,
-/// expires_at).
+/// expires_at, refused, tags).
 fn bind_new_row<'q>(
     query: Query<'q, Postgres, PgArguments>,
     key: &'q Key,
@@ -407,6 +435,8 @@ fn bind_new_row<'q>(
         .bind(i64::from(rec.lock_count))
         .bind(rec.updated_at)
         .bind(rec.expires_at(limits))
+        .bind(i64::from(rec.refused))
+        .bind(flat_tags(rec))
 }
 
 /// Inserts a new row; `false` when the key's row exists already.
@@ -418,8 +448,9 @@ async fn insert(
 ) -> Result<bool, PostgresStoreError> {
     let query = sqlx::query(
         "INSERT INTO lockout_keys (id, scope, ip, username, user_agent, failures, locked, \
-         locked_until, lock_count, updated_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING",
+         locked_until, lock_count, updated_at, expires_at, refused, tags) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+         ON CONFLICT (id) DO NOTHING",
     );
     let done = bind_new_row(query, key, rec, limits)
         .execute(conn)
@@ -430,14 +461,16 @@ async fn insert(
 
 #[async_trait]
 impl Store for PostgresStore {
-    async fn begin_attempt(
+    async fn begin_tagged(
         &self,
         key: &Key,
         limits: &Limits,
+        tag: Option<Tag>,
         now: SystemTime,
     ) -> Result<KeyVerdict, StoreError> {
         self.ensure_schema().await?;
-        self.bounded(self.begin_step(key, limits, to_ms(now))).await
+        self.bounded(self.begin_step(key, limits, tag, to_ms(now)))
+            .await
     }
 
     async fn release(
@@ -474,7 +507,7 @@ impl Store for PostgresStore {
         // As in the memory store: failures are not windowed here; expired
         // records are left out.
         let sql = format!(
-            "SELECT id, failures, locked, locked_until, lock_count, updated_at \
+            "SELECT id, failures, locked, locked_until, lock_count, updated_at, refused, tags \
              FROM lockout_keys WHERE {FILTER} \
              AND ((locked AND (locked_until IS NULL OR locked_until > $4)) \
                   OR (NOT $5 AND cardinality(failures) > 0 \
@@ -507,19 +540,7 @@ impl Store for PostgresStore {
                 tracing::warn!(target: "loginguard", id, "skipping a row with a malformed key id");
                 continue;
             };
-            let locked = rec.lock_active(now_ms);
-            out.push(KeyStatus::new(
-                key,
-                u32::try_from(rec.failures.len()).unwrap_or(u32::MAX),
-                locked,
-                if locked {
-                    rec.locked_until.map(from_ms)
-                } else {
-                    None
-                },
-                rec.lock_count,
-                from_ms(rec.updated_at),
-            ));
+            out.push(KeyStatus::from_record(key, &rec, now_ms));
         }
         Ok(out)
     }

@@ -9,6 +9,7 @@ use std::time::SystemTime;
 
 use loginguard_core::record::Limits;
 use loginguard_core::{Attempt, Decision, Guard, Key, LockReason, Policy, Store, StoreError};
+use loginguard_postgres::sqlx;
 use loginguard_postgres::{PostgresOptions, PostgresStore};
 
 #[tokio::test]
@@ -33,7 +34,7 @@ async fn pending_migrations_refuse_until_migrate_runs() {
     );
 
     let health = store.health().await.unwrap();
-    assert_eq!(health.pending_migrations.len(), 1, "{health:?}");
+    assert_eq!(health.pending_migrations.len(), 2, "{health:?}");
     assert!(
         health
             .notes
@@ -87,4 +88,100 @@ async fn an_unreachable_server_is_unavailable_quickly() {
     .unwrap_err();
     assert!(matches!(err, StoreError::Unavailable { .. }), "{err:?}");
     assert!(started.elapsed() < std::time::Duration::from_secs(3));
+}
+
+/// A version-1 schema (made by the first migration alone, with rows as
+/// version 1 wrote them) keeps its locks and counts through `migrate`.
+#[tokio::test]
+async fn a_version_1_schema_is_upgraded_with_its_locks_intact() {
+    let Some(url) = support::url() else { return };
+    let schema = support::random_schema();
+    let store = PostgresStore::connect(&url, PostgresOptions::new().schema(&schema))
+        .await
+        .unwrap();
+    sqlx::query(&format!("CREATE SCHEMA \"{schema}\""))
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let migrations = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let mut v1 = sqlx::migrate::Migrator::new(migrations).await.unwrap();
+    v1.migrations = std::borrow::Cow::Owned(v1.migrations[..1].to_vec());
+    v1.run(store.pool()).await.unwrap();
+    let now = loginguard_core::record::to_ms(SystemTime::now());
+    let until = now + 3_600_000;
+    sqlx::query(
+        "INSERT INTO lockout_keys (id, scope, ip, username, failures, locked, locked_until, \
+         lock_count, updated_at, expires_at) VALUES \
+         ('login/username=alice', 'login', NULL, 'alice', $1, TRUE, $2, 1, $3, $2), \
+         ('login/ip=10.0.0.9', 'login', '10.0.0.9', NULL, ARRAY[$3], FALSE, NULL, 0, $3, NULL)",
+    )
+    .bind(vec![now - 2, now - 1, now])
+    .bind(until)
+    .bind(now)
+    .execute(store.pool())
+    .await
+    .unwrap();
+    let err = store
+        .begin_attempt(
+            &Key::new("login").with_ip("10.0.0.9"),
+            &Limits::new(3),
+            SystemTime::now(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::SchemaOutdated {
+                found: 1,
+                expected: 2
+            }
+        ),
+        "{err:?}"
+    );
+    store.migrate().await.unwrap();
+    let listed = store
+        .list(&loginguard_core::ListQuery::all(), SystemTime::now())
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    let alice = listed
+        .iter()
+        .find(|s| s.key.username() == Some("alice"))
+        .unwrap();
+    assert!(alice.locked);
+    assert_eq!((alice.failures, alice.refused), (3, 0));
+    assert_eq!(
+        alice.locked_until.map(loginguard_core::record::to_ms),
+        Some(until)
+    );
+    let limits = Limits::new(3).with_cool_off(Some(std::time::Duration::from_secs(3600)));
+    let v = store
+        .begin_attempt(
+            &Key::new("login").with_username("alice"),
+            &limits,
+            SystemTime::now(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(v, loginguard_core::record::KeyVerdict::Locked { .. }),
+        "the lock survived the upgrade: {v:?}"
+    );
+    let v = store
+        .begin_attempt(
+            &Key::new("login").with_ip("10.0.0.9"),
+            &limits,
+            SystemTime::now(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            v,
+            loginguard_core::record::KeyVerdict::Allowed { failures: 2, .. }
+        ),
+        "the count survived the upgrade: {v:?}"
+    );
+    support::drop_schema(&url, &schema).await;
 }

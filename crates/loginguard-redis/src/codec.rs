@@ -3,10 +3,17 @@
 //! A lockout key with id `login/ip=10.0.0.1` under prefix `loginguard` is
 //! the Redis key `loginguard:{login/ip=10.0.0.1}`: the whole id is the hash
 //! tag (ids never contain `{` or `}`), so its record has one slot. The value
-//! is `1|locked|until|lock_count|updated_at|expires_at|f1,f2,…` (times in
-//! ms since the epoch, empty for none), written only by `record.lua`.
+//! is `2|locked|until|lock_count|updated_at|expires_at|refused|t1:tag1,…|f1,f2,…`
+//! (times in ms since the epoch, empty for none; tags in 16 hex digits),
+//! written only by `record.lua` (and, for a new key, by [`encode`]).
+//! Version 1 values (`1|…|f1,f2,…`, no refusals and no tags) are still read.
 
-use loginguard_core::record::{KeyRecord, Limits};
+use loginguard_core::record::{KeyRecord, Limits, Tag};
+
+/// A tag as the scripts compare it: 16 lowercase hex digits; `""` for none.
+pub(crate) fn tag_arg(tag: Option<Tag>) -> String {
+    tag.map(|t| format!("{t:016x}")).unwrap_or_default()
+}
 
 /// The Redis key of a lockout key id.
 pub(crate) fn redis_key(prefix: &str, id: &str) -> String {
@@ -49,12 +56,15 @@ pub(crate) struct Stored {
 /// Decodes a record value; `None` when it is not in the expected format.
 pub(crate) fn decode(value: &str) -> Option<Stored> {
     let parts: Vec<&str> = value.split('|').collect();
-    let [version, locked, until, count, updated, expires, failures] = parts.as_slice() else {
-        return None;
+    let (locked, until, count, updated, expires, refused, tags, failures) = match parts.as_slice() {
+        ["1", locked, until, count, updated, expires, failures] => (
+            *locked, *until, *count, *updated, *expires, "0", "", *failures,
+        ),
+        ["2", locked, until, count, updated, expires, refused, tags, failures] => (
+            *locked, *until, *count, *updated, *expires, *refused, *tags, *failures,
+        ),
+        _ => return None,
     };
-    if *version != "1" {
-        return None;
-    }
     let opt = |s: &str| -> Option<Option<i64>> {
         if s.is_empty() {
             Some(None)
@@ -70,13 +80,28 @@ pub(crate) fn decode(value: &str) -> Option<Stored> {
             .map(|t| t.parse().ok())
             .collect::<Option<Vec<i64>>>()?
     };
+    let tags = if tags.is_empty() {
+        Vec::new()
+    } else {
+        tags.split(',')
+            .map(|pair| {
+                let (t, tag) = pair.split_once(':')?;
+                if tag.len() != 16 || !tag.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return None;
+                }
+                Some((t.parse().ok()?, Tag::from_str_radix(tag, 16).ok()?))
+            })
+            .collect::<Option<Vec<(i64, Tag)>>>()?
+    };
     Some(Stored {
         record: KeyRecord {
             failures,
-            locked: *locked == "1",
+            locked: locked == "1",
             locked_until: opt(until)?,
             lock_count: count.parse().ok()?,
             updated_at: updated.parse().ok()?,
+            refused: refused.parse().ok()?,
+            tags,
         },
         expires_at: opt(expires)?,
     })
@@ -97,13 +122,20 @@ pub(crate) fn encode(
     let ttl = expires.map_or(retention_ms, |e| (e - now).max(MIN_TTL_MS));
     let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
     let failures: Vec<String> = rec.failures.iter().map(i64::to_string).collect();
+    let tags: Vec<String> = rec
+        .tags
+        .iter()
+        .map(|&(t, tag)| format!("{t}:{}", tag_arg(Some(tag))))
+        .collect();
     let value = format!(
-        "1|{}|{}|{}|{}|{}|{}",
+        "2|{}|{}|{}|{}|{}|{}|{}|{}",
         u8::from(rec.locked),
         opt(rec.locked_until),
         rec.lock_count,
         rec.updated_at,
         opt(expires),
+        rec.refused,
+        tags.join(","),
         failures.join(",")
     );
     (value, ttl)
@@ -131,18 +163,19 @@ mod tests {
     fn encoded_records_decode_to_themselves() {
         let limits = Limits::new(1).with_cool_off(Some(std::time::Duration::from_secs(60)));
         let mut rec = KeyRecord::default();
-        loginguard_core::record::begin(&mut rec, &limits, 1_700_000_000_000);
+        let limits = limits.with_remember(3);
+        loginguard_core::record::begin(&mut rec, &limits, Some(0xab), 1_700_000_000_000);
         let (value, ttl) = encode(&rec, &limits, 1_700_000_000_000, 5);
         assert_eq!(
             value,
-            "1|1|1700000060000|1|1700000000000|1700000060000|1700000000000"
+            "2|1|1700000060000|1|1700000000000|1700000060000|0|1700000000000:00000000000000ab|1700000000000"
         );
         assert_eq!(ttl, 60_000);
         let back = decode(&value).unwrap();
         assert_eq!(back.record, rec);
         let forever = Limits::new(3);
         let mut rec = KeyRecord::default();
-        loginguard_core::record::begin(&mut rec, &forever, 7);
+        loginguard_core::record::begin(&mut rec, &forever, None, 7);
         assert_eq!(
             encode(&rec, &forever, 7, 5).1,
             5,
@@ -165,6 +198,13 @@ mod tests {
         assert!(s.record.failures.is_empty());
         assert_eq!(s.expires_at, Some(15));
         assert!(decode("2|0||0|5|15|").is_none());
+        let s = decode("2|1||1|5||4|3:ffffffffffffffff|3").unwrap();
+        assert_eq!(
+            (s.record.refused, s.record.tags.clone()),
+            (4, vec![(3, u64::MAX)])
+        );
+        assert!(decode("2|1||1|5||4|3:fff|3").is_none());
+        assert!(decode("3|1||1|5||4||3").is_none());
         assert!(decode("1|0|x|0|5|15|").is_none());
     }
 }

@@ -1,9 +1,11 @@
 -- The counting rules of loginguard_core::record, mirrored for Redis.
 --
 -- A record is one string value:
---   "1|locked|until|lock_count|updated_at|expires_at|f1,f2,..."
--- with times in milliseconds since the Unix epoch ("" for none) and the
--- failure times oldest first. Every write sets the key's TTL: until the
+--   "2|locked|until|lock_count|updated_at|expires_at|refused|tags|f1,f2,..."
+-- with times in milliseconds since the Unix epoch ("" for none), the
+-- failure times oldest first, and the tags as "time:tag,..." (the tag in
+-- 16 hex digits), oldest first. Version 1 records (no refused, no tags)
+-- are read as well and written back as version 2. Every write sets the key's TTL: until the
 -- record can no longer change a verdict (at least a second, MIN_TTL_MS in
 -- codec.rs: a record that outlives its use by a moment changes no verdict,
 -- and app servers' clocks may differ a little), or the retention when that
@@ -23,7 +25,8 @@
 --
 -- ARGV[1..9]: now, failure_limit, window, cool_off, multiplier,
 -- cool_off_max, count_during_lockout (0/1), lock_out (0/1), retention
--- (all ms; "" = none).
+-- (all ms; "" = none). ARGV[13], ARGV[14]: the attempt's tag (16 hex
+-- digits, "" = none) and how many tags a key remembers.
 
 local NOW_S = ARGV[1]
 local NOW = tonumber(NOW_S)
@@ -33,18 +36,29 @@ local COUNT_DURING_LOCKOUT = ARGV[7] == '1'
 local LOCK_OUT = ARGV[8] == '1'
 local CAP = LIMIT -- failures kept
 if CAP < 1 then CAP = 1 end
+local TAG = ARGV[13] or ''
+local REMEMBER = tonumber(ARGV[14]) or 0
 
 -- Reads a stored record (the value of `key`) into a KeyRecord table whose
 -- fields keep the strings they were stored as. expires_at is recomputed
 -- on every write, so it is skipped; the failure list is taken as written
 -- (by this script only).
 local function parse(key, raw)
-  local locked, until_s, count_s, updated_s, fails = string.match(raw,
-    '^1|([01])|(%-?%d*)|(%d+)|(%-?%d+)|%-?%d*|(.*)$')
+  local locked, until_s, count_s, updated_s, refused_s, tags, fails
+  if string.byte(raw, 1) == 50 then -- '2'
+    locked, until_s, count_s, updated_s, refused_s, tags, fails = string.match(raw,
+      '^2|([01])|(%-?%d*)|(%d+)|(%-?%d+)|%-?%d*|(%d+)|([%-%d:%x,]*)|(.*)$')
+  else
+    locked, until_s, count_s, updated_s, fails = string.match(raw,
+      '^1|([01])|(%-?%d*)|(%d+)|(%-?%d+)|%-?%d*|(.*)$')
+    refused_s, tags = '0', ''
+  end
   if not locked then
     return error('loginguard: unknown record format in ' .. key)
   end
   return {
+    refused_s = refused_s,      -- attempts refused since the lock
+    tags = tags,                -- "t1:tag1,t2:tag2", '' for none
     locked = locked == '1',
     until_ = tonumber(until_s), -- nil: none
     until_s = until_s,          -- '' for none
@@ -76,7 +90,15 @@ local function prune(rec, now, window)
   local n = 0
   if len == 0 then
     rec.n = 0
+    rec.tags = '' -- tags go with the failures they were counted with
     return
+  end
+  if window ~= nil and rec.tags ~= '' then
+    local floor, list = now - window, {}
+    for t, tag in string.gmatch(rec.tags, '(%-?%d+):(%x+)') do
+      if tonumber(t) > floor then list[#list + 1] = t .. ':' .. tag end
+    end
+    rec.tags = table.concat(list, ',')
   end
   if window == nil then
     local i = 0
@@ -113,6 +135,7 @@ local function prune(rec, now, window)
       rec.fails = table.concat(list, ',')
       rec.n = #list
       rec.last_s = list[#list]
+      if rec.n == 0 then rec.tags = '' end
       return
     end
     n = n + 1
@@ -140,6 +163,34 @@ local function push_failure(rec, now_s, cap)
     n = n - drop
   end
   rec.fails, rec.n = fails .. ',' .. now_s, n + 1
+end
+
+-- Whether the record remembers `tag` (16 hex digits; '' never).
+local function remembers(rec, tag)
+  if tag == '' or rec.tags == '' then return false end
+  return string.find(rec.tags .. ',', ':' .. tag .. ',', 1, true) ~= nil
+end
+
+-- KeyRecord::push_tag: appends `now_s:tag`, keeping at most `cap`.
+local function push_tag(rec, now_s, tag, cap)
+  if tag == '' or cap < 1 then return end
+  local entry = now_s .. ':' .. tag
+  if rec.tags == '' then
+    rec.tags = entry
+    return
+  end
+  local list = {}
+  for e in string.gmatch(rec.tags, '[^,]+') do list[#list + 1] = e end
+  list[#list + 1] = entry
+  local first = #list - cap + 1
+  if first < 1 then first = 1 end
+  rec.tags = table.concat(list, ',', first, #list)
+end
+
+-- Adds one to the refusals since the lock (saturating at u32::MAX).
+local function count_refusal(rec)
+  local n = tonumber(rec.refused_s)
+  if n < 4294967295 then rec.refused_s = fmt(n + 1) end
 end
 
 -- Limits::cool_off_ms, from the cool-off settings (ARGV[4..6]).
@@ -223,7 +274,8 @@ local function store(key, rec, now, now_s, window)
     ttl_s = fmt(ttl)
   end
   redis.call('SET', key,
-    (rec.locked and '1|1|' or '1|0|') .. rec.until_s .. '|' .. rec.count_s .. '|'
-      .. updated_s .. '|' .. e_s .. '|' .. rec.fails,
+    (rec.locked and '2|1|' or '2|0|') .. rec.until_s .. '|' .. rec.count_s .. '|'
+      .. updated_s .. '|' .. e_s .. '|' .. rec.refused_s .. '|' .. rec.tags .. '|'
+      .. rec.fails,
     'PX', ttl_s)
 end

@@ -1,5 +1,6 @@
 -- record::release for KEYS[1]. ARGV[10..12]: reset (0/1), attempt_time,
--- undo_lock (0/1). Returns 1 when a record was there.
+-- undo_lock (0/1); ARGV[13]: the attempt's tag ('' = none). Returns 1 when
+-- a record was there.
 local key = KEYS[1]
 local raw = redis.call('GET', key)
 if not raw then return 0 end
@@ -21,12 +22,27 @@ if at then
   end
   rec.fails = string.sub(string.sub(listed, 1, at) .. string.sub(listed, at + #entry), 2, -2)
 end
+if TAG ~= '' and rec.tags ~= '' then
+  -- Forgets the attempt's own tag (the newest entry "attempt_time:tag").
+  listed = ',' .. rec.tags .. ','
+  entry = ',' .. ARGV[11] .. ':' .. TAG .. ','
+  at = string.find(listed, entry, 1, true)
+  if at then
+    local next_at = string.find(listed, entry, at + 1, true)
+    while next_at do
+      at = next_at
+      next_at = string.find(listed, entry, at + 1, true)
+    end
+    rec.tags = string.sub(string.sub(listed, 1, at) .. string.sub(listed, at + #entry), 2, -2)
+  end
+end
 prune(rec, NOW, WINDOW)
 if ARGV[12] == '1' and rec.locked and rec.n < LIMIT then
   -- The attempt set the lock and the count is back under the limit: the
   -- lock is lifted (lock counts are stored as plain digits: "0" is none).
   rec.locked = false
   rec.until_, rec.until_s = nil, ''
+  rec.refused_s = '0'
   if rec.count_s ~= '0' then rec.count_s = fmt(tonumber(rec.count_s) - 1) end
 end
 if rec.n == 0 and not rec.locked and rec.count_s == '0' then

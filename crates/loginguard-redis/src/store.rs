@@ -3,7 +3,9 @@
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use loginguard_core::record::{self, duration_ms, to_ms, KeyRecord, KeyVerdict, Limits, Release};
+use loginguard_core::record::{
+    self, duration_ms, to_ms, KeyRecord, KeyVerdict, Limits, Release, Tag,
+};
 use loginguard_core::{
     Config, Key, KeyFilter, KeyStatus, ListQuery, Store, StoreError, StoreHealth,
 };
@@ -264,7 +266,7 @@ fn group_by_node(chunk: &[(Node, String)]) -> Vec<(Node, Vec<&str>)> {
 }
 
 fn verdict(reply: &[i64]) -> Result<KeyVerdict, RedisStoreError> {
-    let [allowed, failures, remaining, locks, has_until, until] = reply else {
+    let [allowed, failures, remaining, locks, has_until, until, counted] = reply else {
         return Err(RedisStoreError::Reply(format!(
             "begin script answered {reply:?}"
         )));
@@ -273,6 +275,7 @@ fn verdict(reply: &[i64]) -> Result<KeyVerdict, RedisStoreError> {
     let until = (*has_until == 1).then_some(*until);
     Ok(if *allowed == 1 {
         KeyVerdict::Allowed {
+            counted: *counted == 1,
             failures: count(*failures),
             remaining: count(*remaining),
             locks_on_failure: *locks == 1,
@@ -288,10 +291,11 @@ fn verdict(reply: &[i64]) -> Result<KeyVerdict, RedisStoreError> {
 
 #[async_trait]
 impl Store for RedisStore {
-    async fn begin_attempt(
+    async fn begin_tagged(
         &self,
         key: &Key,
         limits: &Limits,
+        tag: Option<Tag>,
         now: SystemTime,
     ) -> Result<KeyVerdict, StoreError> {
         let now = to_ms(now);
@@ -299,7 +303,7 @@ impl Store for RedisStore {
         // stored, so it is computed here and the script only has to store
         // it if the key is indeed new.
         let mut fresh = KeyRecord::default();
-        let fresh_verdict = record::begin(&mut fresh, limits, now);
+        let fresh_verdict = record::begin(&mut fresh, limits, tag, now);
         let (value, ttl) = codec::encode(&fresh, limits, now, duration_ms(self.retention).max(1));
         let redis_key = self.redis_key(key);
         let seen = self.seen.entry(key.id());
@@ -333,7 +337,11 @@ impl Store for RedisStore {
         for arg in self.args(limits, now) {
             inv.arg(arg);
         }
-        inv.arg(value).arg(ttl).arg(u8::from(self.set_nx_get));
+        inv.arg(value)
+            .arg(ttl)
+            .arg(u8::from(self.set_nx_get))
+            .arg(codec::tag_arg(tag))
+            .arg(limits.remember);
         let reply: Vec<i64> = self.run("begin script", self.conn.invoke(&inv)).await?;
         if reply == [2] {
             return Ok(fresh_verdict);
@@ -355,7 +363,9 @@ impl Store for RedisStore {
         }
         inv.arg(u8::from(release.reset))
             .arg(release.attempt_time)
-            .arg(u8::from(release.undo_lock));
+            .arg(u8::from(release.undo_lock))
+            .arg(codec::tag_arg(release.tag))
+            .arg(limits.remember);
         let _: i64 = self.run("release script", self.conn.invoke(&inv)).await?;
         Ok(())
     }
@@ -517,7 +527,7 @@ mod tests {
             let mut model = KeyRecord::default();
             for i in 0..4 {
                 let now = 1_800_000_000_000 + i * 1_000;
-                let expected = record::begin(&mut model, &limits, now);
+                let expected = record::begin(&mut model, &limits, None, now);
                 let got = store
                     .begin_attempt(&key, &limits, from_ms(now))
                     .await
@@ -541,8 +551,9 @@ mod tests {
     #[test]
     fn script_replies_become_verdicts() {
         assert_eq!(
-            verdict(&[1, 3, 0, 1, 1, 42]).unwrap(),
+            verdict(&[1, 3, 0, 1, 1, 42, 1]).unwrap(),
             KeyVerdict::Allowed {
+                counted: true,
                 failures: 3,
                 remaining: 0,
                 locks_on_failure: true,
@@ -550,7 +561,7 @@ mod tests {
             }
         );
         assert_eq!(
-            verdict(&[0, 2, 0, 0, 0, 0]).unwrap(),
+            verdict(&[0, 2, 0, 0, 0, 0, 0]).unwrap(),
             KeyVerdict::Locked {
                 until: None,
                 failures: 2

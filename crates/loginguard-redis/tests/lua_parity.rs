@@ -37,23 +37,49 @@ fn random_limits(rng: &mut StdRng) -> Limits {
         .with_progression(multiplier, max)
         .with_count_during_lockout(rng.gen_bool(0.6))
         .with_lock_out(rng.gen_bool(0.9))
+        .with_remember(if rng.gen_bool(0.6) {
+            rng.gen_range(1..5)
+        } else {
+            0
+        })
+}
+
+/// A tag from a small set (so repeats happen), or none.
+fn random_tag(rng: &mut StdRng) -> Option<u64> {
+    let tags = [1, 0xffff_ffff_ffff_ffff, 0x0123_4567_89ab_cdef, 42];
+    rng.gen_bool(0.8)
+        .then(|| tags[rng.gen_range(0..tags.len())])
+}
+
+fn list(s: &str) -> Vec<&str> {
+    if s.is_empty() {
+        Vec::new()
+    } else {
+        s.split(',').collect()
+    }
 }
 
 fn stored(raw: Option<String>) -> Option<KeyRecord> {
     let raw = raw?;
     let p: Vec<&str> = raw.split('|').collect();
-    assert_eq!(p.len(), 7, "{raw}");
+    assert_eq!(p.len(), 9, "{raw}");
+    assert_eq!(p[0], "2", "{raw}");
     let opt = |s: &str| (!s.is_empty()).then(|| s.parse::<i64>().unwrap());
     Some(KeyRecord {
         locked: p[1] == "1",
         locked_until: opt(p[2]),
         lock_count: p[3].parse().unwrap(),
         updated_at: p[4].parse().unwrap(),
-        failures: if p[6].is_empty() {
-            Vec::new()
-        } else {
-            p[6].split(',').map(|t| t.parse().unwrap()).collect()
-        },
+        refused: p[6].parse().unwrap(),
+        tags: list(p[7])
+            .into_iter()
+            .map(|e| {
+                let (t, tag) = e.split_once(':').unwrap();
+                assert_eq!(tag.len(), 16, "{raw}");
+                (t.parse().unwrap(), u64::from_str_radix(tag, 16).unwrap())
+            })
+            .collect(),
+        failures: list(p[8]).into_iter().map(|t| t.parse().unwrap()).collect(),
     })
 }
 
@@ -73,7 +99,7 @@ async fn lua_rules_match_the_rust_rules() {
         let mut model = KeyRecord::default();
         let mut present = false;
         let mut now = base;
-        let mut begun: Vec<(i64, bool)> = Vec::new();
+        let mut begun: Vec<(i64, bool, Option<u64>)> = Vec::new();
         // A policy change now and then, as when operators edit the config.
         let mut limits = random_limits(&mut rng);
         for step in 0..80 {
@@ -83,22 +109,25 @@ async fn lua_rules_match_the_rust_rules() {
             now += rng.gen_range(0..20_000);
             let at = UNIX_EPOCH + Duration::from_millis(u64::try_from(now).unwrap());
             if begun.is_empty() || rng.gen_bool(0.75) {
-                let expected = record::begin(&mut model, &limits, now);
+                let tag = random_tag(&mut rng);
+                let expected = record::begin(&mut model, &limits, tag, now);
                 present = true;
-                let got = store.begin_attempt(&key, &limits, at).await.unwrap();
+                let got = store.begin_tagged(&key, &limits, tag, at).await.unwrap();
                 assert_eq!(got, expected, "seed {seed} step {step}: {limits:?}");
                 if let record::KeyVerdict::Allowed {
-                    locks_on_failure, ..
+                    locks_on_failure,
+                    counted: true,
+                    ..
                 } = got
                 {
-                    begun.push((now, locks_on_failure));
+                    begun.push((now, locks_on_failure, tag));
                 }
             } else {
-                let (time, undo) = begun.swap_remove(rng.gen_range(0..begun.len()));
+                let (time, undo, tag) = begun.swap_remove(rng.gen_range(0..begun.len()));
                 let release = if rng.gen_bool(0.2) {
                     Release::reset(time)
                 } else {
-                    Release::give_back(time, undo)
+                    Release::give_back(time, undo).with_tag(tag)
                 };
                 if present {
                     record::release(&mut model, &limits, &release, now);

@@ -50,7 +50,7 @@ pub(crate) async fn list<'e>(
         "SELECT id, failure_count, (locked = 1 AND (locked_until IS NULL OR locked_until > ",
     );
     qb.push_bind(now).push(
-        ")) AS active, locked_until, lock_count, updated_at FROM loginguard_keys WHERE 1 = 1",
+        ")) AS active, locked_until, lock_count, updated_at, refused FROM loginguard_keys WHERE 1 = 1",
     );
     push_filter(&mut qb, &query.filter);
     qb.push(" AND ((locked = 1 AND (locked_until IS NULL OR locked_until > ")
@@ -78,22 +78,26 @@ pub(crate) async fn list<'e>(
                 row.try_get::<Option<i64>, _>(3)?,
                 row.try_get::<i64, _>(4)?,
                 row.try_get::<i64, _>(5)?,
+                row.try_get::<i64, _>(6)?,
             ))
         };
-        let (id, failures, active, until, lock_count, updated_at) =
+        let (id, failures, active, until, lock_count, updated_at, refused) =
             read(&row).map_err(SqliteError::driver("listing keys"))?;
         let Ok(key) = Key::parse(&id) else {
             tracing::warn!(target: "loginguard::sqlite", id, "skipping a row whose key id cannot be parsed");
             continue;
         };
-        out.push(KeyStatus::new(
-            key,
-            u32::try_from(failures).unwrap_or(u32::MAX),
-            active,
-            if active { until.map(from_ms) } else { None },
-            u32::try_from(lock_count).unwrap_or(u32::MAX),
-            from_ms(updated_at),
-        ));
+        out.push(
+            KeyStatus::new(
+                key,
+                u32::try_from(failures).unwrap_or(u32::MAX),
+                active,
+                if active { until.map(from_ms) } else { None },
+                u32::try_from(lock_count).unwrap_or(u32::MAX),
+                from_ms(updated_at),
+            )
+            .with_refused(u32::try_from(refused).unwrap_or(u32::MAX)),
+        );
     }
     Ok(out)
 }

@@ -4,7 +4,7 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 use loginguard_core::audit::{AuditEntry, AuditLog, LogQuery, LogRetention};
-use loginguard_core::record::{to_ms, KeyVerdict, Limits, Release};
+use loginguard_core::record::{to_ms, KeyVerdict, Limits, Release, Tag};
 use loginguard_core::{Key, KeyFilter, KeyStatus, ListQuery, Store, StoreError, StoreHealth};
 use sqlx::{Connection, SqliteConnection};
 
@@ -32,15 +32,17 @@ macro_rules! read {
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn begin_attempt(
+    async fn begin_tagged(
         &self,
         key: &Key,
         limits: &Limits,
+        tag: Option<Tag>,
         now: SystemTime,
     ) -> Result<KeyVerdict, StoreError> {
         let op = Op::Begin {
             key: key.clone(),
             limits: limits.clone(),
+            tag,
             now: to_ms(now),
         };
         match self.inner.writer.submit(op).await? {

@@ -16,19 +16,24 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use loginguard_core::audit::{AuditEntry, AuditKind, LogRetention};
-use loginguard_core::record::{self, to_ms, KeyRecord, KeyVerdict, Limits, Release};
+use loginguard_core::record::{self, to_ms, KeyRecord, KeyVerdict, Limits, Release, Tag};
 use loginguard_core::{Key, StoreError};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use tokio::sync::{oneshot, Mutex, OwnedMutexGuard};
 
-use crate::codec::{encode_failures, record_from_row, SELECT_RECORDS};
+use crate::codec::{encode_failures, encode_tags, record_from_row, SELECT_RECORDS};
 use crate::error::{Shared, SqliteError};
 
 /// One queued write.
 #[derive(Debug)]
 pub(crate) enum Op {
     /// [`record::begin`] on a key.
-    Begin { key: Key, limits: Limits, now: i64 },
+    Begin {
+        key: Key,
+        limits: Limits,
+        tag: Option<Tag>,
+        now: i64,
+    },
     /// [`record::release`] on a key.
     Release {
         key: Key,
@@ -178,17 +183,22 @@ async fn apply_in_transaction(
     let mut retention = Retention::default();
     for pending in batch {
         let result = match &pending.op {
-            Op::Begin { key, limits, now } => match rows.get_mut(key.id()) {
+            Op::Begin {
+                key,
+                limits,
+                tag,
+                now,
+            } => match rows.get_mut(key.id()) {
                 Some(Err(e)) => Err(e.clone()),
                 Some(Ok(slot)) => {
                     let rec = slot.get_or_insert_with(KeyRecord::default);
-                    let verdict = record::begin(rec, limits, *now);
+                    let verdict = record::begin(rec, limits, *tag, *now);
                     mark(&mut dirty, key, limits);
                     Ok(Done::Verdict(verdict))
                 }
                 None => {
                     let mut rec = KeyRecord::default();
-                    let verdict = record::begin(&mut rec, limits, *now);
+                    let verdict = record::begin(&mut rec, limits, *tag, *now);
                     rows.insert(key.id().to_owned(), Ok(Some(rec)));
                     mark(&mut dirty, key, limits);
                     Ok(Done::Verdict(verdict))
@@ -335,7 +345,7 @@ fn push_upsert<'a>(
 ) {
     qb.push(
         "INSERT INTO loginguard_keys \
-         (id, scope, ip, username, user_agent, failures, failure_count, locked, locked_until, lock_count, updated_at, expires_at) ",
+         (id, scope, ip, username, user_agent, failures, failure_count, locked, locked_until, lock_count, updated_at, expires_at, refused, tags) ",
     );
     qb.push_values(rows, |mut b, (key, rec, limits)| {
         b.push_bind(key.id())
@@ -349,12 +359,15 @@ fn push_upsert<'a>(
             .push_bind(rec.locked_until)
             .push_bind(i64::from(rec.lock_count))
             .push_bind(rec.updated_at)
-            .push_bind(rec.expires_at(limits));
+            .push_bind(rec.expires_at(limits))
+            .push_bind(i64::from(rec.refused))
+            .push_bind(encode_tags(&rec.tags));
     });
     qb.push(
         " ON CONFLICT (id) DO UPDATE SET failures = excluded.failures, failure_count = excluded.failure_count, \
          locked = excluded.locked, locked_until = excluded.locked_until, lock_count = excluded.lock_count, \
-         updated_at = excluded.updated_at, expires_at = excluded.expires_at",
+         updated_at = excluded.updated_at, expires_at = excluded.expires_at, \
+         refused = excluded.refused, tags = excluded.tags",
     );
 }
 

@@ -25,7 +25,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use loginguard_core::audit::{AuditEntry, AuditKind, LogQuery, LogRetention};
-use loginguard_core::record::{to_ms, KeyVerdict, Limits, Release};
+use loginguard_core::record::{to_ms, KeyVerdict, Limits, Release, Tag};
 use loginguard_core::{Key, KeyFilter, ListQuery, Store};
 
 pub use tokio;
@@ -69,6 +69,10 @@ macro_rules! store_tests {
             purge_removes_only_expired_records,
             exactness_one_key_across_handles,
             exactness_mixed_keys,
+            remembered_tags_count_once_and_leave_with_a_right_password,
+            a_remembered_tag_during_a_lock_neither_counts_nor_restarts_it,
+            list_counts_refusals_since_the_lock,
+            exactness_with_tags_at_most_the_limit_distinct_tags_checked,
             awkward_key_values_round_trip,
             audit_log_appends_filters_caps_and_purges,
             migrate_is_idempotent_and_health_answers,
@@ -125,6 +129,7 @@ pub mod suite {
             assert_eq!(
                 v,
                 KeyVerdict::Allowed {
+                    counted: true,
                     failures: i as u32 + 1,
                     remaining,
                     locks_on_failure: remaining == 0,
@@ -576,5 +581,162 @@ pub mod suite {
         let health = s.health().await.unwrap();
         assert!(health.pending_migrations.is_empty(), "{health:?}");
         assert!(!health.description.is_empty());
+    }
+
+    fn counted(v: KeyVerdict) -> Option<bool> {
+        match v {
+            KeyVerdict::Allowed { counted, .. } => Some(counted),
+            KeyVerdict::Locked { .. } => None,
+        }
+    }
+
+    pub async fn remembered_tags_count_once_and_leave_with_a_right_password(h: &dyn Harness) {
+        let Some(s) = one(h).await else { return };
+        let now = t0();
+        let limits = Limits::new(3)
+            .with_failure_window(Some(secs(600)))
+            .with_remember(3);
+        let k = key("stale-phone");
+        for i in 0..12 {
+            let v = s
+                .begin_tagged(&k, &limits, Some(0xdead_beef), now + secs(i))
+                .await
+                .unwrap();
+            assert_eq!(counted(v), Some(i == 0), "attempt {i}: {v:?}");
+        }
+        let listed = s.list(&ListQuery::all(), now + secs(12)).await.unwrap();
+        assert_eq!(listed[0].failures, 1, "the same wrong password counts once");
+        // A right password (tag 2) is forgotten with its attempt: the same
+        // password again counts afresh.
+        let t = now + secs(13);
+        s.begin_tagged(&k, &limits, Some(2), t).await.unwrap();
+        s.release(
+            &k,
+            &Release::give_back(to_ms(t), false).with_tag(Some(2)),
+            &limits,
+            t,
+        )
+        .await
+        .unwrap();
+        let v = s
+            .begin_tagged(&k, &limits, Some(2), now + secs(14))
+            .await
+            .unwrap();
+        assert_eq!(counted(v), Some(true));
+        // A third distinct wrong password reaches the limit.
+        let v = s
+            .begin_tagged(&k, &limits, Some(3), now + secs(15))
+            .await
+            .unwrap();
+        assert!(matches!(
+            v,
+            KeyVerdict::Allowed {
+                counted: true,
+                locks_on_failure: true,
+                ..
+            }
+        ));
+        // The window forgets the tags with the failures.
+        let v = s
+            .begin_tagged(&k, &limits, Some(0xdead_beef), now + secs(2_000))
+            .await
+            .unwrap();
+        assert!(matches!(v, KeyVerdict::Locked { .. }), "{v:?}");
+    }
+
+    pub async fn a_remembered_tag_during_a_lock_neither_counts_nor_restarts_it(h: &dyn Harness) {
+        let Some(s) = one(h).await else { return };
+        let now = t0();
+        let limits = Limits::new(2)
+            .with_cool_off(Some(secs(60)))
+            .with_remember(3);
+        let k = key("locked-with-tags");
+        s.begin_tagged(&k, &limits, Some(1), now).await.unwrap();
+        s.begin_tagged(&k, &limits, Some(2), now).await.unwrap();
+        let until = Some(to_ms(now + secs(60)));
+        let v = s
+            .begin_tagged(&k, &limits, Some(1), now + secs(30))
+            .await
+            .unwrap();
+        assert_eq!(v, KeyVerdict::Locked { until, failures: 2 });
+        let v = s
+            .begin_tagged(&k, &limits, Some(9), now + secs(40))
+            .await
+            .unwrap();
+        assert_eq!(
+            v,
+            KeyVerdict::Locked {
+                until: Some(to_ms(now + secs(100))),
+                failures: 2
+            },
+            "a new password during the lock counts and restarts the cool-off"
+        );
+    }
+
+    pub async fn list_counts_refusals_since_the_lock(h: &dyn Harness) {
+        let Some(s) = one(h).await else { return };
+        let now = t0();
+        let limits = Limits::new(2)
+            .with_cool_off(Some(secs(600)))
+            .with_count_during_lockout(false);
+        let k = key("hammered");
+        for i in 0..9 {
+            s.begin_attempt(&k, &limits, now + secs(i)).await.unwrap();
+        }
+        let listed = s.list(&ListQuery::all(), now + secs(9)).await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert!(listed[0].locked);
+        assert_eq!((listed[0].failures, listed[0].refused), (2, 7));
+        // A new lock starts its own count.
+        s.reset(&KeyFilter::all()).await.unwrap();
+        for i in 0..3 {
+            s.begin_attempt(&k, &limits, now + secs(20 + i))
+                .await
+                .unwrap();
+        }
+        let listed = s.list(&ListQuery::all(), now + secs(30)).await.unwrap();
+        assert_eq!(listed[0].refused, 1);
+    }
+
+    /// 1,000 concurrent attempts on one key, with tags drawn from 40 values
+    /// (passwords on a device key, accounts on a password key): at most
+    /// `limit` distinct tags ever reach the password check, and exactly
+    /// `limit` when there are enough.
+    pub async fn exactness_with_tags_at_most_the_limit_distinct_tags_checked(h: &dyn Harness) {
+        let Some(stores) = h.open(2).await else {
+            return;
+        };
+        let limit = 5u32;
+        let limits = Limits::new(limit).with_remember(limit);
+        let now = t0();
+        let k = Key::new("login").with_username("sprayed");
+        let mut tasks = Vec::new();
+        for i in 0..1_000u64 {
+            let store = stores[(i % 2) as usize].clone();
+            let (k, limits) = (k.clone(), limits.clone());
+            let tag: Tag = i % 40;
+            tasks.push(tokio::spawn(async move {
+                let v = store
+                    .begin_tagged(&k, &limits, Some(tag), now)
+                    .await
+                    .unwrap();
+                (tag, counted(v))
+            }));
+        }
+        let mut checked = std::collections::BTreeSet::new();
+        let mut counted_n = 0;
+        for t in tasks {
+            let (tag, c) = t.await.unwrap();
+            if let Some(c) = c {
+                checked.insert(tag);
+                counted_n += u32::from(c);
+            }
+        }
+        assert_eq!(counted_n, limit, "exactly failure_limit attempts counted");
+        assert_eq!(
+            checked.len(),
+            limit as usize,
+            "only the counted tags were checked again: {checked:?}"
+        );
     }
 }
