@@ -39,6 +39,8 @@ struct LockedKey {
     username: Option<String>,
     user_agent: Option<String>,
     failures: u32,
+    /// Attempts refused since the lock was set.
+    refused: u32,
     lock_count: u32,
     /// Unix milliseconds; `null`: until reset.
     locked_until: Option<i64>,
@@ -68,6 +70,7 @@ pub(crate) async fn locked(State(state): State<AdminState>, _: ApiCaller) -> Res
             username: k.key.username().map(str::to_owned),
             user_agent: k.key.user_agent().map(str::to_owned),
             failures: k.failures,
+            refused: k.refused,
             lock_count: k.lock_count,
             locked_until: k.locked_until.map(to_ms),
             retry_after: k.locked_until.map(|u| {

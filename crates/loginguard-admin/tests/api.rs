@@ -90,7 +90,8 @@ async fn api_is_closed_without_a_token() {
 async fn api_lists_unlocks_and_reads_logs() {
     let store = audited_store();
     let guard = app_guard(store.clone());
-    fail_logins(&guard, "192.0.2.10", "alice", 3).await;
+    // Two more than the limit: refused by the lock.
+    fail_logins(&guard, "192.0.2.10", "alice", 5).await;
     fail_logins(&guard, "192.0.2.11", "bob", 3).await;
     let app = app(state(store.clone()), "/admin", "198.51.100.1");
 
@@ -102,6 +103,9 @@ async fn api_lists_unlocks_and_reads_logs() {
     let alice = locked.iter().find(|k| k["username"] == "alice").unwrap();
     assert_eq!(alice["key"], "login/username=alice");
     assert_eq!(alice["failures"], 3);
+    assert_eq!(alice["refused"], 2, "refused since the lock");
+    let bob = locked.iter().find(|k| k["username"] == "bob").unwrap();
+    assert_eq!(bob["refused"], 0);
     assert!(alice["locked_until"].is_null() && alice["retry_after"].is_null());
 
     let r = api(

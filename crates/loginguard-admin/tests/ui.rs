@@ -131,6 +131,12 @@ async fn every_page_renders_for_a_signed_in_admin() {
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body.contains("login/username=alice"));
     assert!(r.body.contains("until reset"));
+    assert!(r.body.contains("<th>Refused since lock</th>"), "{}", r.body);
+    assert!(
+        r.body.contains("<td class=\"refused\">0</td>"),
+        "{}",
+        r.body
+    );
     let r = get(&app, "/admin/failures", Some(&cookie)).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(

@@ -139,15 +139,11 @@ fn help_lists_every_subcommand_and_the_exit_codes() {
 #[test]
 fn migrate_creates_the_database_and_is_idempotent() {
     let site = Site::new("");
-    site.cmd()
-        .arg("migrate")
-        .assert()
-        .success()
-        .stdout(
-            contains("applied 2 migrations")
-                .and(contains("0001 keys and audit logs"))
-                .and(contains("0002 refusals and tags")),
-        );
+    site.cmd().arg("migrate").assert().success().stdout(
+        contains("applied 2 migrations")
+            .and(contains("0001 keys and audit logs"))
+            .and(contains("0002 refusals and tags")),
+    );
     assert!(site.db().exists());
     site.cmd()
         .arg("migrate")
@@ -260,6 +256,9 @@ fn list_shows_locked_and_failing_keys_as_a_table_or_json() {
             ("203.0.113.9", "alice"),
             ("203.0.113.9", "bob"),
             ("203.0.113.9", "carol"),
+            // Refused by the lock: counted as refused since it.
+            ("203.0.113.9", "dan"),
+            ("203.0.113.9", "erin"),
         ],
         &[],
     );
@@ -268,8 +267,8 @@ fn list_shows_locked_and_failing_keys_as_a_table_or_json() {
     site.attempts(&[("198.51.100.7", "dave")], &[]);
     site.cmd().arg("list").assert().success().stdout(
         contains("KEY")
-            .and(contains("FAILURES"))
-            .and(contains("login/ip=203.0.113.9"))
+            .and(contains("FAILURES  REFUSED  LOCKED UNTIL"))
+            .and(contains("login/ip=203.0.113.9   3         2        "))
             .and(contains(" minutes)"))
             .and(contains("login/ip=198.51.100.7"))
             .and(contains("2 keys, 1 locked")),
@@ -294,6 +293,8 @@ fn list_shows_locked_and_failing_keys_as_a_table_or_json() {
     assert_eq!(keys[0]["failures"], 1);
     assert_eq!(keys[1]["locked"], true);
     assert_eq!(keys[1]["failures"], 3);
+    assert_eq!(keys[1]["refused"], 2);
+    assert_eq!(keys[0]["refused"], 0);
     assert!(keys[1]["locked_until"].as_str().unwrap().ends_with('Z'));
     let out = site
         .cmd()

@@ -80,7 +80,7 @@ pub(crate) fn table(base: &str, csrf: &str, keys: &[KeyStatus], now: SystemTime)
             table.locked {
                 thead { tr {
                     th { "Scope" } th { "IP" } th { "Username" } th { "User agent" }
-                    th { "Failures" } th { "Time left" } th { "Last attempt" } th {}
+                    th { "Failures" } th { "Refused since lock" } th { "Time left" } th { "Last attempt" } th {}
                 } }
                 tbody {
                     @for k in keys {
@@ -90,6 +90,7 @@ pub(crate) fn table(base: &str, csrf: &str, keys: &[KeyStatus], now: SystemTime)
                             td.whole.username { (or_dash(k.key.username())) }
                             td { (or_dash(k.key.user_agent())) }
                             td { (k.failures) @if k.lock_count > 1 { " " span.muted { "(lock " (k.lock_count) ")" } } }
+                            td.refused { (k.refused) }
                             td { (time_left(k.locked_until, now)) }
                             td { (when(k.last_attempt)) }
                             td {

@@ -67,7 +67,7 @@ pub(crate) async fn run(global: &Global, args: Args) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    let mut table = Table::new(&["KEY", "FAILURES", "LOCKED UNTIL", "LAST ATTEMPT"]);
+    let mut table = Table::new(&["KEY", "FAILURES", "REFUSED", "LOCKED UNTIL", "LAST ATTEMPT"]);
     for k in &keys {
         let locked = match (k.locked, k.locked_until) {
             (false, _) => "-".to_owned(),
@@ -77,6 +77,11 @@ pub(crate) async fn run(global: &Global, args: Args) -> anyhow::Result<()> {
         table.row(vec![
             k.key.id().to_owned(),
             k.failures.to_string(),
+            if k.locked {
+                k.refused.to_string()
+            } else {
+                "-".to_owned()
+            },
             locked,
             time(k.last_attempt),
         ]);
@@ -102,6 +107,7 @@ fn to_json(k: &KeyStatus) -> serde_json::Value {
         "locked_until": k.locked_until.map(time),
         "locked_until_ms": k.locked_until.map(to_ms),
         "lock_count": k.lock_count,
+        "refused": k.refused,
         "last_attempt": time(k.last_attempt),
         "last_attempt_ms": to_ms(k.last_attempt),
     })
