@@ -106,6 +106,9 @@ pub struct Config {
     /// Bearer token for the admin JSON API (default: none).
     #[serde(deserialize_with = "settings::secret_token")]
     pub admin_token: Option<String>,
+    /// A file whose content (trimmed) is the `secret` (default: none).
+    #[serde(deserialize_with = "settings::opt_text")]
+    pub secret_file: Option<String>,
     /// The `[proxy]` table: the settings of `loginguard proxy`.
     #[serde(skip)]
     pub proxy: ProxyTable,
@@ -189,6 +192,24 @@ fn proxy_table(value: Value, origin: &Origin) -> Result<ProxyTable, PolicyError>
     })
 }
 
+/// Reads a secret file: its content, trimmed, is the secret.
+pub fn read_secret_file(path: &Path) -> Result<crate::Secret, PolicyError> {
+    let text =
+        zeroize::Zeroizing::new(
+            std::fs::read_to_string(path).map_err(|e| PolicyError::File {
+                path: path.display().to_string(),
+                message: format!("{e} (secret_file must name a readable file holding the secret)"),
+            })?,
+        );
+    crate::Secret::new(text.trim()).map_err(|_| {
+        PolicyError::invalid(
+            "secret_file",
+            format!("{:?}", path.display().to_string()),
+            settings::SECRET,
+        )
+    })
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -200,6 +221,7 @@ impl Default for Config {
             memory_max_keys: 100_000,
             admin_password_hash: None,
             admin_token: None,
+            secret_file: None,
             proxy: ProxyTable::default(),
         }
     }
@@ -319,6 +341,17 @@ impl Config {
             .partition(|(k, _)| store_keys.contains(&k.as_str()));
         let policy: Policy = deserialize(policy).map_err(locate)?;
         let mut config: Config = deserialize(store).map_err(locate)?;
+        let mut policy = policy;
+        if let Some(path) = &config.secret_file {
+            if policy.secret.is_some() {
+                return Err(locate(PolicyError::invalid(
+                    "secret_file",
+                    format!("{path:?}"),
+                    "either `secret` or `secret_file`, not both",
+                )));
+            }
+            policy.secret = Some(read_secret_file(Path::new(path)).map_err(locate)?);
+        }
         config.policy = policy.to_builder().build().map_err(locate)?;
         config.check().map_err(locate)?;
         config.proxy = proxy;

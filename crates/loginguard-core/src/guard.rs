@@ -42,7 +42,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::events::{Event, EventBus, Metrics};
 use crate::key::{Field, Key, KeyFilter};
 use crate::policy::{OnStoreError, Policy};
-use crate::record::{from_ms, to_ms, KeyVerdict, Limits, Release};
+use crate::record::{from_ms, to_ms, KeyVerdict, Limits, Release, Tag};
 use crate::store::{Store, StoreError};
 use crate::username::UsernameError;
 
@@ -60,6 +60,31 @@ pub struct Attempt {
     pub method: String,
     /// The request path.
     pub path: String,
+    /// The submitted password, for its keyed hash only: [`Guard::begin`]
+    /// takes it out of the attempt, so nothing after it can hold it.
+    pub password: Option<Password>,
+}
+
+/// A submitted password on its way to being hashed: `Debug` never shows it
+/// and its bytes are wiped when it is dropped.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(zeroize::Zeroizing<Vec<u8>>);
+
+impl Password {
+    /// Wraps the password's bytes.
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Password {
+        Password(zeroize::Zeroizing::new(bytes.into()))
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(hidden)")
+    }
 }
 
 impl Attempt {
@@ -71,7 +96,16 @@ impl Attempt {
             user_agent: None,
             method: method.into(),
             path: path.into(),
+            password: None,
         }
+    }
+
+    /// Sets the submitted password (hashed with the policy's `secret` by
+    /// [`Guard::begin`], then dropped).
+    #[must_use]
+    pub fn password(mut self, password: impl Into<Vec<u8>>) -> Attempt {
+        self.password = Some(Password::new(password));
+        self
     }
 
     /// Sets the client IP (IPv4-mapped IPv6 addresses become IPv4).
@@ -163,8 +197,26 @@ pub struct Ticket {
     attempt: Attempt,
     time: SystemTime,
     limits: Limits,
-    keys: Vec<(Key, KeyVerdict)>,
+    keys: Vec<Counted>,
     bypass: bool,
+}
+
+/// The keyed hashes of one attempt (see [`Guard::tags`]).
+#[derive(Debug, Default)]
+struct AttemptTags {
+    repeat: Option<Tag>,
+    spray: Option<(Key, Tag, Limits)>,
+}
+
+/// One key an attempt was begun on.
+#[derive(Debug)]
+struct Counted {
+    key: Key,
+    verdict: KeyVerdict,
+    /// The tag the attempt was begun with on this key.
+    tag: Option<Tag>,
+    /// A password's spray key (its own limits; never reset by a success).
+    spray: bool,
 }
 
 impl Ticket {
@@ -178,8 +230,9 @@ impl Ticket {
     pub fn remaining(&self) -> Option<u32> {
         self.keys
             .iter()
-            .filter_map(|(_, v)| match v {
-                KeyVerdict::Allowed { remaining, .. } => Some(*remaining),
+            .filter(|c| !c.spray)
+            .filter_map(|c| match c.verdict {
+                KeyVerdict::Allowed { remaining, .. } => Some(remaining),
                 KeyVerdict::Locked { .. } => None,
             })
             .min()
@@ -404,7 +457,16 @@ impl Guard {
     /// request body (so a locked-out client costs no body read) may do so
     /// only when this is `false`.
     pub fn needs_username(&self) -> bool {
-        self.policy.uses(Field::Username) || self.allow_hook.is_some() || self.limit_hook.is_some()
+        self.policy.uses(Field::Username)
+            || self.policy.needs_password()
+            || self.allow_hook.is_some()
+            || self.limit_hook.is_some()
+    }
+
+    /// Whether the layer must read the password field
+    /// ([`Policy::password_field`]) for its keyed hash.
+    pub fn needs_password(&self) -> bool {
+        self.policy.needs_password()
     }
 
     /// The store.
@@ -522,6 +584,8 @@ impl Guard {
         if !p.enabled {
             return Ok(self.bypass(attempt, time));
         }
+        // The password leaves the attempt here: only its keyed hashes go on.
+        let password = attempt.password.take();
         if let Some(raw) = attempt.username.take() {
             attempt.username = Some(p.normalize_username(&raw)?);
         }
@@ -558,14 +622,29 @@ impl Guard {
             .and_then(|hook| hook(&attempt))
             .unwrap_or(p.failure_limit);
         let limits = p.limits(limit);
-        let mut counted: Vec<(Key, KeyVerdict)> = Vec::new();
+        let tags = self.tags(&attempt, password.as_ref());
+        drop(password);
+        let mut counted: Vec<Counted> = Vec::new();
         let mut locked: Option<(Key, Option<i64>)> = None;
-        for key in self.keys_for(&attempt) {
+        let spray_key = tags
+            .spray
+            .map(|(key, tag, limits)| (key, Some(tag), limits, true));
+        let keys = self
+            .keys_for(&attempt)
+            .into_iter()
+            .map(|key| (key, tags.repeat, limits.clone(), false))
+            .chain(spray_key);
+        for (key, tag, key_limits, spray) in keys {
             match self
-                .timed(self.store.begin_attempt(&key, &limits, time))
+                .timed(self.store.begin_tagged(&key, &key_limits, tag, time))
                 .await
             {
-                Ok(verdict @ KeyVerdict::Allowed { .. }) => counted.push((key, verdict)),
+                Ok(verdict @ KeyVerdict::Allowed { .. }) => counted.push(Counted {
+                    key,
+                    verdict,
+                    tag,
+                    spray,
+                }),
                 Ok(KeyVerdict::Locked { until, .. }) => {
                     // The longest lock wins: until reset beats any end.
                     if outlasts(until, locked.as_ref().map(|(_, u)| *u)) {
@@ -585,9 +664,11 @@ impl Guard {
             }
         }
         if let Some((key, until)) = locked {
-            if !limits.count_during_lockout {
-                Box::pin(self.give_back(&counted, &limits, time, false)).await;
-            }
+            // The password of a refused attempt is never checked: a spray
+            // key gives it back always, the other keys unless refused
+            // attempts count.
+            counted.retain(|c| c.spray || limits.count_during_lockout);
+            Box::pin(self.give_back(&counted, &limits, time, false)).await;
             if self.refusal_log.should_log(key.id(), now) {
                 Box::pin(self.audit(&attempt, AuditKind::Failure, time, true)).await;
             }
@@ -638,10 +719,10 @@ impl Guard {
         self.metrics.rejection();
         if self.events.wants_events() || tracing::enabled!(tracing::Level::DEBUG) {
             self.events.emit(Event::Refused {
-                key: lockout
-                    .key
-                    .as_ref()
-                    .map_or_else(|| format!("{:?}", lockout.reason), |k| k.id().to_owned()),
+                key: lockout.key.as_ref().map_or_else(
+                    || format!("{:?}", lockout.reason),
+                    |k| k.label().into_owned(),
+                ),
                 ip: attempt.ip.map(|ip| ip.to_string()),
                 username: attempt.username.clone(),
             });
@@ -649,37 +730,71 @@ impl Guard {
         Decision::Refused(lockout)
     }
 
-    async fn give_back(
-        &self,
-        counted: &[(Key, KeyVerdict)],
-        limits: &Limits,
-        time: SystemTime,
-        reset: bool,
-    ) {
-        for (key, verdict) in counted {
-            if matches!(verdict, KeyVerdict::Allowed { counted: false, .. }) {
+    /// Gives counted attempts back (`reset`: clears their keys, except a
+    /// password's spray key, which one account's success never clears).
+    async fn give_back(&self, counted: &[Counted], limits: &Limits, time: SystemTime, reset: bool) {
+        for c in counted {
+            if matches!(c.verdict, KeyVerdict::Allowed { counted: false, .. }) {
                 // Not counted (a remembered tag): nothing to give back.
                 continue;
             }
             let undo_lock = matches!(
-                verdict,
+                c.verdict,
                 KeyVerdict::Allowed {
                     locks_on_failure: true,
                     ..
                 }
             );
-            let release = if reset {
+            let release = if reset && !c.spray {
                 Release::reset(to_ms(time))
             } else {
-                Release::give_back(to_ms(time), undo_lock)
+                Release::give_back(to_ms(time), undo_lock).with_tag(c.tag)
+            };
+            let spray_limits;
+            let key_limits = if c.spray {
+                spray_limits = self.spray_limits();
+                &spray_limits
+            } else {
+                limits
             };
             let now = self.clock.now();
             if let Err(e) = self
-                .timed(self.store.release(key, &release, limits, now))
+                .timed(self.store.release(&c.key, &release, key_limits, now))
                 .await
             {
-                tracing::debug!(target: "loginguard", key = %key, error = %e, "could not give an attempt back");
+                tracing::debug!(target: "loginguard", key = %c.key.label(), error = %e, "could not give an attempt back");
             }
+        }
+    }
+
+    /// The limits of a password's spray key.
+    fn spray_limits(&self) -> Limits {
+        self.policy
+            .spray_limits(self.policy.spray_lock().unwrap_or(1))
+    }
+
+    /// The keyed hashes of an attempt: the tag its keys remember of its
+    /// password (`ignore_repeated_password`), and its password's spray key
+    /// with the account's tag (`spray_limit`). Nothing without a secret or
+    /// a password.
+    fn tags(&self, attempt: &Attempt, password: Option<&Password>) -> AttemptTags {
+        let p = &self.policy;
+        let (Some(secret), Some(password)) = (&p.secret, password) else {
+            return AttemptTags::default();
+        };
+        let username = attempt.username.as_deref().unwrap_or_default();
+        AttemptTags {
+            repeat: p
+                .forgives_repeats()
+                .then(|| secret.password_tag(&p.scope, username, password.bytes())),
+            spray: p.spray_lock().map(|n| {
+                (
+                    Key::new(p.scope.clone())
+                        .with_password(secret.spray_id(&p.scope, password.bytes())),
+                    secret.account_tag(&p.scope, username),
+                    p.spray_limits(n),
+                )
+            }),
         }
     }
 
@@ -751,7 +866,7 @@ impl Guard {
                     });
                 }
                 let mut lock: Option<(&Key, Option<i64>)> = None;
-                for (key, verdict) in &ticket.keys {
+                for Counted { key, verdict, .. } in &ticket.keys {
                     if let KeyVerdict::Allowed {
                         locks_on_failure,
                         until,
@@ -763,7 +878,7 @@ impl Guard {
                             self.metrics.lockout();
                             if wants {
                                 self.events.emit(Event::Lockout {
-                                    key: key.id().to_owned(),
+                                    key: key.label().into_owned(),
                                     until: until.map(from_ms),
                                     monitor_only: false,
                                 });
@@ -776,7 +891,7 @@ impl Guard {
                             && wants
                         {
                             self.events.emit(Event::Lockout {
-                                key: key.id().to_owned(),
+                                key: key.label().into_owned(),
                                 until: None,
                                 monitor_only: true,
                             });

@@ -67,11 +67,15 @@ pub struct Key {
     ip: Option<String>,
     username: Option<String>,
     user_agent: Option<String>,
+    /// A trusted device's nonce: the username counted on that device's own key.
+    device: Option<String>,
+    /// A password's spray id (a keyed hash, see [`Secret::spray_id`](crate::Secret::spray_id)).
+    password: Option<String>,
 }
 
 /// Why a key id could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("malformed key id {id:?}: expected `scope/field=value&...` with fields ip, username, user_agent")]
+#[error("malformed key id {id:?}: expected `scope/field=value&...` with fields ip, username, user_agent, device, password")]
 pub struct KeyParseError {
     id: String,
 }
@@ -85,6 +89,8 @@ impl Key {
             ip: None,
             username: None,
             user_agent: None,
+            device: None,
+            password: None,
         };
         key.rebuild_id();
         key
@@ -104,9 +110,50 @@ impl Key {
             ip,
             username,
             user_agent,
+            device: None,
+            password: None,
         };
         key.rebuild_id();
         key
+    }
+
+    /// The key of a trusted device of `username`: the username's failures
+    /// from that device count here, apart from its shared key.
+    #[must_use]
+    pub fn with_device(mut self, nonce: impl Into<String>) -> Key {
+        self.device = Some(nonce.into());
+        self.rebuild_id();
+        self
+    }
+
+    /// The key of one password across accounts (its spray id).
+    #[must_use]
+    pub fn with_password(mut self, spray_id: impl Into<String>) -> Key {
+        self.password = Some(spray_id.into());
+        self.rebuild_id();
+        self
+    }
+
+    /// The device component, if this is a trusted device's key.
+    pub fn device(&self) -> Option<&str> {
+        self.device.as_deref()
+    }
+
+    /// Whether this is a password's spray key.
+    pub fn is_spray(&self) -> bool {
+        self.password.is_some()
+    }
+
+    /// The id as shown to people (lists, events, logs): a spray key's
+    /// keyed hash is replaced by `(hidden)`, so no view ever shows a value
+    /// derived from a password.
+    pub fn label(&self) -> std::borrow::Cow<'_, str> {
+        match self.id.rsplit_once("password=") {
+            Some((head, _)) if self.password.is_some() => {
+                std::borrow::Cow::Owned(format!("{head}password=(hidden)"))
+            }
+            _ => std::borrow::Cow::Borrowed(&self.id),
+        }
     }
 
     /// Sets the `ip` component.
@@ -159,6 +206,17 @@ impl Key {
                 escape_into(value, &mut id);
             }
         }
+        for (name, value) in [("device", &self.device), ("password", &self.password)] {
+            if let Some(value) = value {
+                if !first {
+                    id.push('&');
+                }
+                first = false;
+                id.push_str(name);
+                id.push('=');
+                escape_into(value, &mut id);
+            }
+        }
         self.id = id;
     }
 
@@ -206,13 +264,21 @@ impl Key {
         if !rest.is_empty() {
             for part in rest.split('&') {
                 let (name, value) = part.split_once('=').ok_or_else(err)?;
-                let field = Field::parse(name).ok_or_else(err)?;
-                if key.get(field).is_some() {
-                    return Err(err());
+                let value = unescape(value).ok_or_else(err)?;
+                match name {
+                    "device" if key.device.is_none() => key.device = Some(value),
+                    "password" if key.password.is_none() => key.password = Some(value),
+                    _ => {
+                        let field = Field::parse(name).ok_or_else(err)?;
+                        if key.get(field).is_some() {
+                            return Err(err());
+                        }
+                        key = key.with(field, value);
+                    }
                 }
-                key = key.with(field, unescape(value).ok_or_else(err)?);
             }
         }
+        key.rebuild_id();
         if key.id != id {
             return Err(err());
         }
@@ -394,6 +460,25 @@ mod tests {
             proptest::prop_assert!(!fields.contains(braces), "fields part {}", fields);
             proptest::prop_assert!(!key.id().chars().any(char::is_control));
         }
+    }
+
+    #[test]
+    fn device_and_spray_keys_round_trip_and_hide_the_hash() {
+        let device = Key::new("login").with_username("alice").with_device("00ff");
+        assert_eq!(device.id(), "login/username=alice&device=00ff");
+        assert_eq!(Key::parse(device.id()).unwrap(), device);
+        assert!(KeyFilter::all().username("alice").matches(&device));
+        let spray = Key::new("login").with_password("0123456789abcdef");
+        assert_eq!(spray.id(), "login/password=0123456789abcdef");
+        assert_eq!(Key::parse(spray.id()).unwrap(), spray);
+        assert!(spray.is_spray());
+        assert_eq!(spray.label(), "login/password=(hidden)");
+        assert_eq!(device.label(), device.id());
+        assert!(Key::parse("login/password=1&password=2").is_err());
+        assert!(
+            Key::parse("login/device=1&username=a").is_err(),
+            "not canonical"
+        );
     }
 
     #[test]

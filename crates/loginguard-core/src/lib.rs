@@ -41,6 +41,7 @@ pub mod memory;
 pub mod policy;
 pub mod record;
 pub mod schema;
+pub mod secret;
 pub mod settings;
 pub mod store;
 pub mod username;
@@ -51,13 +52,14 @@ pub use clock::{Clock, FakeClock, SystemClock};
 pub use config::{Config, ProxyTable, DEFAULT_CONFIG_FILE, DEFAULT_STORE};
 pub use events::{Event, Metrics, MetricsSnapshot};
 pub use guard::{
-    Attempt, AttemptError, Decision, Guard, GuardBuilder, LockReason, Lockout, Ticket, Verdict,
-    PURGE_INTERVAL,
+    Attempt, AttemptError, Decision, Guard, GuardBuilder, LockReason, Lockout, Password, Ticket,
+    Verdict, PURGE_INTERVAL,
 };
 pub use key::{Field, Key, KeyFilter, KeyParseError};
 pub use memory::MemoryStore;
 pub use policy::{Criterion, OnStoreError, Origin, Policy, PolicyBuilder, PolicyError};
 pub use record::{KeyVerdict, Limits};
+pub use secret::{Secret, SecretError};
 pub use store::{KeyStatus, ListQuery, Store, StoreError, StoreHealth};
 pub use username::UsernameError;
 

@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::key::Field;
 use crate::record::Limits;
+use crate::secret::Secret;
 use crate::settings;
 
 /// One lockout criterion: a set of fields that together identify an
@@ -324,6 +325,41 @@ pub struct Policy {
     /// is a failure, whatever its status (default: none).
     #[serde(deserialize_with = "settings::opt_text")]
     pub failure_body_text: Option<String>,
+    /// The secret keying the password hashes and device cookies (at least
+    /// 32 bytes, the same on every server; `secret_file` reads it from a
+    /// file). Without it `ignore_repeated_password`, `spray_limit` and
+    /// `device_cookies` are off.
+    #[serde(deserialize_with = "settings::secret")]
+    pub secret: Option<Secret>,
+    /// Earlier secrets, still accepted for device cookies while they are
+    /// rotated out (default: none).
+    #[serde(deserialize_with = "settings::secrets")]
+    pub previous_secrets: Vec<Secret>,
+    /// The form or JSON field holding the password, read only to compute
+    /// its keyed hash (default `password`).
+    #[serde(deserialize_with = "settings::text")]
+    pub password_field: String,
+    /// A key remembers keyed hashes of its last three failed passwords,
+    /// and the same wrong password again counts nothing on it (default
+    /// `false`; needs `secret`).
+    #[serde(deserialize_with = "settings::bool")]
+    pub ignore_repeated_password: bool,
+    /// Lock a password once it has failed on this many distinct accounts
+    /// inside `spray_window` (default: off; needs `secret`).
+    #[serde(deserialize_with = "settings::opt_limit")]
+    pub spray_limit: Option<u32>,
+    /// How long a password's failures over accounts are remembered (default 1h).
+    #[serde(serialize_with = "humantime_serialize")]
+    #[serde(deserialize_with = "settings::duration")]
+    pub spray_window: Duration,
+    /// How long a sprayed password stays locked; `none`: until reset (default 1h).
+    #[serde(serialize_with = "opt_duration::serialize")]
+    #[serde(deserialize_with = "settings::opt_duration")]
+    pub spray_cool_off: Option<Duration>,
+}
+
+fn humantime_serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&humantime::format_duration(*d).to_string())
 }
 
 impl Default for Policy {
@@ -365,6 +401,13 @@ impl Default for Policy {
             failure_location: None,
             success_cookie: None,
             failure_body_text: None,
+            secret: None,
+            previous_secrets: Vec::new(),
+            password_field: "password".to_owned(),
+            ignore_repeated_password: false,
+            spray_limit: None,
+            spray_window: Duration::from_secs(3600),
+            spray_cool_off: Some(Duration::from_secs(3600)),
         }
     }
 }
@@ -395,6 +438,38 @@ impl Policy {
             .with_progression(self.cool_off_multiplier, self.cool_off_max)
             .with_count_during_lockout(self.reset_cool_off_on_failure_during_lockout)
             .with_lock_out(self.lock_out_at_failure)
+            .with_remember(if self.forgives_repeats() {
+                crate::record::REMEMBERED_PASSWORDS
+            } else {
+                0
+            })
+    }
+
+    /// Whether the failures of repeated passwords are forgiven (the setting
+    /// is on and a secret keys the hashes).
+    pub fn forgives_repeats(&self) -> bool {
+        self.ignore_repeated_password && self.secret.is_some()
+    }
+
+    /// The spray lock's limit, when it is on (set, and a secret keys it).
+    pub fn spray_lock(&self) -> Option<u32> {
+        self.spray_limit.filter(|_| self.secret.is_some())
+    }
+
+    /// Whether the layer must read the password field (to hash it).
+    pub fn needs_password(&self) -> bool {
+        self.forgives_repeats() || self.spray_lock().is_some()
+    }
+
+    /// The per-key limits of a password's spray key: `spray_limit`
+    /// distinct accounts inside `spray_window`, locked for `spray_cool_off`.
+    pub fn spray_limits(&self, spray_limit: u32) -> Limits {
+        Limits::new(spray_limit)
+            .with_failure_window(Some(self.spray_window))
+            .with_cool_off(self.spray_cool_off)
+            .with_count_during_lockout(false)
+            .with_lock_out(self.lock_out_at_failure)
+            .with_remember(spray_limit)
     }
 
     /// Whether any criterion uses `field` (so the layer must extract it).
@@ -635,6 +710,35 @@ impl PolicyBuilder {
         /// (default none).
         failure_body_text: Option<String>
     );
+    setter!(
+        /// The secret keying password hashes and device cookies (default
+        /// none: those features off).
+        secret: Option<Secret>
+    );
+    setter!(
+        /// Earlier secrets still accepted for device cookies.
+        previous_secrets: Vec<Secret>
+    );
+    setter!(
+        /// Form or JSON field holding the password (default `password`).
+        password_field: String
+    );
+    setter!(
+        /// The same wrong password again counts nothing (default `false`).
+        ignore_repeated_password: bool
+    );
+    setter!(
+        /// Lock a password failed on this many accounts (default off).
+        spray_limit: Option<u32>
+    );
+    setter!(
+        /// Window of the spray count (default 1h).
+        spray_window: Duration
+    );
+    setter!(
+        /// How long a sprayed password stays locked (default 1h; `None`: until reset).
+        spray_cool_off: Option<Duration>
+    );
 
     /// Failures per key before it is locked (default 3). `0` is refused by
     /// [`build`](Self::build).
@@ -784,6 +888,32 @@ impl PolicyBuilder {
                     key,
                     "\"\"",
                     "a non-empty text, or no value to turn the rule off",
+                ));
+            }
+        }
+        if p.password_field.trim().is_empty() {
+            return Err(PolicyError::invalid(
+                "password_field",
+                "\"\"",
+                "a non-empty field name",
+            ));
+        }
+        if p.spray_limit == Some(0) {
+            return Err(PolicyError::invalid(
+                "spray_limit",
+                0,
+                "a whole number from 1 to 4294967295, or \"off\"",
+            ));
+        }
+        for (key, d) in [
+            ("spray_window", Some(p.spray_window)),
+            ("spray_cool_off", p.spray_cool_off),
+        ] {
+            if d == Some(Duration::ZERO) {
+                return Err(PolicyError::invalid(
+                    key,
+                    "0s",
+                    "a positive duration like \"15m\" or \"1h\"",
                 ));
             }
         }

@@ -152,6 +152,28 @@ pub(crate) fn opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Dur
     read_duration(&value(d)?)
 }
 
+/// A whole number from 1, or `none`/`off` for no value (`spray_limit`).
+pub(crate) fn opt_limit<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    let v = value(d)?;
+    const EXPECTED_LIMIT: &str = "a whole number from 1 to 4294967295, or \"off\"";
+    match &v {
+        Value::String(s) if is_none_word(s) => Ok(None),
+        Value::Integer(n) => u32::try_from(*n)
+            .ok()
+            .filter(|n| *n >= 1)
+            .map(Some)
+            .ok_or_else(|| bad(show(&v), EXPECTED_LIMIT)),
+        Value::String(s) => s
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .map(Some)
+            .ok_or_else(|| bad(show(&v), EXPECTED_LIMIT)),
+        _ => Err(bad(show(&v), EXPECTED_LIMIT)),
+    }
+}
+
 /// A positive duration (`"2s"`, `"500ms"`).
 pub(crate) fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     let v = value(d)?;
@@ -222,6 +244,46 @@ pub(crate) fn secret_token<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Str
         _ => Err(bad("(hidden)", "a secret of at least 16 characters")),
     }
 }
+
+/// The secret keying password hashes and device cookies: at least 32
+/// bytes (never shown in errors).
+pub(crate) fn secret<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<crate::secret::Secret>, D::Error> {
+    let s = text(d).map_err(|_: D::Error| bad("(hidden)", SECRET))?;
+    if is_none_word(&s) {
+        return Ok(None);
+    }
+    crate::secret::Secret::new(s.trim())
+        .map(Some)
+        .map_err(|_| bad("(hidden)", SECRET))
+}
+
+/// Older secrets still accepted for device cookies (never shown in errors).
+pub(crate) fn secrets<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<crate::secret::Secret>, D::Error> {
+    let expected = "a list of secrets of at least 32 bytes each";
+    let v = value(d)?;
+    let items: Vec<String> = match &v {
+        Value::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().map(str::to_owned))
+            .collect::<Option<_>>()
+            .ok_or_else(|| bad("(hidden)", expected))?,
+        Value::String(s) if s.trim().is_empty() => Vec::new(),
+        Value::String(s) => s.split(',').map(str::to_owned).collect(),
+        _ => return Err(bad("(hidden)", expected)),
+    };
+    items
+        .iter()
+        .map(|s| crate::secret::Secret::new(s.trim()).map_err(|_| bad("(hidden)", expected)))
+        .collect()
+}
+
+/// What `secret` accepts.
+pub(crate) const SECRET: &str =
+    "at least 32 random bytes, e.g. the 64 hex digits of `openssl rand -hex 32`";
 
 /// A list of IP addresses or CIDR ranges.
 pub(crate) fn nets<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
