@@ -10,8 +10,8 @@ use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse};
 use actix_web::{Error, HttpMessage, HttpRequest, HttpResponse};
 use futures_util::future::LocalBoxFuture;
-use loginguard_core::{Attempt, Decision, Lockout, Ticket, Verdict};
-use loginguard_http::{body_kind, read_field, BodyError, BodyKind, Outcome};
+use loginguard_core::{Attempt, Decision, Lockout, Password, Ticket, Verdict};
+use loginguard_http::{body_kind, credentials, BodyError, BodyKind, Outcome};
 use tracing::field::{display, Empty};
 use tracing::{Instrument, Span};
 
@@ -109,8 +109,14 @@ where
     let guard = &settings.guard;
     let ticket = if settings.body_first {
         let attempt = match read_username(&settings, &mut req, &negotiation).await {
-            Ok(Some(name)) => attempt.username(name),
-            Ok(None) => attempt,
+            Ok((name, password)) => {
+                let mut attempt = match name {
+                    Some(name) => attempt.username(name),
+                    None => attempt,
+                };
+                attempt.password = password;
+                attempt
+            }
             Err(e) => {
                 let counted = Counted::NotYet(attempt);
                 let res =
@@ -148,8 +154,8 @@ where
             }
         };
         match read_username(&settings, &mut req, &negotiation).await {
-            Ok(Some(name)) => ticket.set_username(name),
-            Ok(None) => {}
+            Ok((Some(name), _)) => ticket.set_username(name),
+            Ok((None, _)) => {}
             Err(e) => {
                 let counted = Counted::Judged(ticket);
                 let res =
@@ -221,23 +227,17 @@ async fn read_username(
     settings: &Settings,
     req: &mut ServiceRequest,
     negotiation: &http::HeaderMap,
-) -> Result<Option<String>, BodyError> {
+) -> Result<(Option<String>, Option<Password>), BodyError> {
     let kind = body_kind(negotiation);
     if settings.username.is_none() && kind == BodyKind::Other {
-        return Ok(None);
+        return Ok((None, None));
     }
     let policy = settings.guard.policy();
     let mut payload = req.take_payload();
     let bytes = read_capped(req.headers(), &mut payload, policy.body_limit).await?;
     req.set_payload(payload_of(bytes.clone()));
-    let username = match &settings.username {
-        Some(f) => f(req.request(), &bytes),
-        None => read_field(kind, &bytes, &policy.username_field)?,
-    };
-    username
-        .map(|name| policy.normalize_username(&name))
-        .transpose()
-        .map_err(|e| BodyError::Bad(e.to_string()))
+    let custom = settings.username.as_ref().map(|f| f(req.request(), &bytes));
+    credentials(policy, kind, &bytes, custom)
 }
 
 /// The one rule for bad input (a body over `body_limit`, a malformed body,

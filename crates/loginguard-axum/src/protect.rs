@@ -9,8 +9,8 @@ use axum::body::Body;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Request};
 use axum::response::Response;
-use loginguard_core::{Attempt, Decision, Lockout, Ticket, Verdict};
-use loginguard_http::{body_kind, read_field, BodyError, BodyKind, Outcome};
+use loginguard_core::{Attempt, Decision, Lockout, Password, Ticket, Verdict};
+use loginguard_http::{body_kind, credentials, BodyError, BodyKind, Outcome};
 use tower::Service;
 use tracing::field::{display, Empty};
 use tracing::{Instrument, Span};
@@ -101,7 +101,7 @@ async fn read_after_judging<S>(
 where
     S: Service<Request<Body>, Response = Response>,
 {
-    let (body, username) = match read_username(settings, &parts, body).await {
+    let (body, username, _) = match read_username(settings, &parts, body).await {
         Ok(found) => found,
         Err(e) => {
             let counted = Counted::Judged(ticket);
@@ -126,17 +126,18 @@ async fn read_then_judge<S>(
 where
     S: Service<Request<Body>, Response = Response>,
 {
-    let (body, username) = match read_username(settings, &parts, body).await {
+    let (body, username, password) = match read_username(settings, &parts, body).await {
         Ok(found) => found,
         Err(e) => {
             let counted = Counted::NotYet(attempt);
             return Ok(count_bad_input(settings, counted, &parts.headers, &e).await);
         }
     };
-    let attempt = match username {
+    let mut attempt = match username {
         Some(name) => attempt.username(name),
         None => attempt,
     };
+    attempt.password = password;
     let ticket = match settings.guard.begin(attempt).await {
         Ok(Decision::Refused(lockout)) => {
             return Ok(refused(settings, &lockout, &parts.headers));
@@ -200,22 +201,16 @@ async fn read_username(
     settings: &Settings,
     parts: &Parts,
     body: Body,
-) -> Result<(Body, Option<String>), BodyError> {
+) -> Result<(Body, Option<String>, Option<Password>), BodyError> {
     let kind = body_kind(&parts.headers);
     if settings.username.is_none() && kind == BodyKind::Other {
-        return Ok((body, None));
+        return Ok((body, None, None));
     }
     let policy = settings.guard.policy();
     let bytes = read_capped(&parts.headers, body, policy.body_limit).await?;
-    let username = match &settings.username {
-        Some(f) => f(parts, &bytes),
-        None => read_field(kind, &bytes, &policy.username_field)?,
-    };
-    let username = username
-        .map(|name| policy.normalize_username(&name))
-        .transpose()
-        .map_err(|e| BodyError::Bad(e.to_string()))?;
-    Ok((Body::from(bytes), username))
+    let custom = settings.username.as_ref().map(|f| f(parts, &bytes));
+    let (username, password) = credentials(policy, kind, &bytes, custom)?;
+    Ok((Body::from(bytes), username, password))
 }
 
 /// Where an attempt with bad input stands with the engine.

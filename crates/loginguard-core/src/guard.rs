@@ -179,6 +179,9 @@ pub enum Decision {
 }
 
 /// What [`Guard::failure`] says of a wrong password.
+// Returned once per failure and matched at once, never stored: boxing the
+// lockout would cost an allocation on the path of every lock.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Verdict {
@@ -667,7 +670,7 @@ impl Guard {
             // The password of a refused attempt is never checked: a spray
             // key gives it back always, the other keys unless refused
             // attempts count.
-            counted.retain(|c| c.spray || limits.count_during_lockout);
+            counted.retain(|c| c.spray || !limits.count_during_lockout);
             Box::pin(self.give_back(&counted, &limits, time, false)).await;
             if self.refusal_log.should_log(key.id(), now) {
                 Box::pin(self.audit(&attempt, AuditKind::Failure, time, true)).await;

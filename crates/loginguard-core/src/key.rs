@@ -67,6 +67,14 @@ pub struct Key {
     ip: Option<String>,
     username: Option<String>,
     user_agent: Option<String>,
+    /// The components beyond the criteria's fields, boxed: most keys have
+    /// none, and a key travels in every refusal.
+    extra: Option<Box<Extra>>,
+}
+
+/// A key's components that no lockout criterion names.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+struct Extra {
     /// A trusted device's nonce: the username counted on that device's own key.
     device: Option<String>,
     /// A password's spray id (a keyed hash, see [`Secret::spray_id`](crate::Secret::spray_id)).
@@ -89,8 +97,7 @@ impl Key {
             ip: None,
             username: None,
             user_agent: None,
-            device: None,
-            password: None,
+            extra: None,
         };
         key.rebuild_id();
         key
@@ -110,8 +117,7 @@ impl Key {
             ip,
             username,
             user_agent,
-            device: None,
-            password: None,
+            extra: None,
         };
         key.rebuild_id();
         key
@@ -121,7 +127,7 @@ impl Key {
     /// from that device count here, apart from its shared key.
     #[must_use]
     pub fn with_device(mut self, nonce: impl Into<String>) -> Key {
-        self.device = Some(nonce.into());
+        self.extra.get_or_insert_with(Box::default).device = Some(nonce.into());
         self.rebuild_id();
         self
     }
@@ -129,19 +135,19 @@ impl Key {
     /// The key of one password across accounts (its spray id).
     #[must_use]
     pub fn with_password(mut self, spray_id: impl Into<String>) -> Key {
-        self.password = Some(spray_id.into());
+        self.extra.get_or_insert_with(Box::default).password = Some(spray_id.into());
         self.rebuild_id();
         self
     }
 
     /// The device component, if this is a trusted device's key.
     pub fn device(&self) -> Option<&str> {
-        self.device.as_deref()
+        self.extra.as_ref()?.device.as_deref()
     }
 
     /// Whether this is a password's spray key.
     pub fn is_spray(&self) -> bool {
-        self.password.is_some()
+        self.extra.as_ref().is_some_and(|e| e.password.is_some())
     }
 
     /// The id as shown to people (lists, events, logs): a spray key's
@@ -149,7 +155,7 @@ impl Key {
     /// derived from a password.
     pub fn label(&self) -> std::borrow::Cow<'_, str> {
         match self.id.rsplit_once("password=") {
-            Some((head, _)) if self.password.is_some() => {
+            Some((head, _)) if self.is_spray() => {
                 std::borrow::Cow::Owned(format!("{head}password=(hidden)"))
             }
             _ => std::borrow::Cow::Borrowed(&self.id),
@@ -206,7 +212,11 @@ impl Key {
                 escape_into(value, &mut id);
             }
         }
-        for (name, value) in [("device", &self.device), ("password", &self.password)] {
+        let extra = self.extra.as_deref();
+        for (name, value) in [
+            ("device", extra.and_then(|e| e.device.as_deref())),
+            ("password", extra.and_then(|e| e.password.as_deref())),
+        ] {
             if let Some(value) = value {
                 if !first {
                     id.push('&');
@@ -266,8 +276,17 @@ impl Key {
                 let (name, value) = part.split_once('=').ok_or_else(err)?;
                 let value = unescape(value).ok_or_else(err)?;
                 match name {
-                    "device" if key.device.is_none() => key.device = Some(value),
-                    "password" if key.password.is_none() => key.password = Some(value),
+                    "device" | "password" => {
+                        let extra = key.extra.get_or_insert_with(Box::default);
+                        let slot = if name == "device" {
+                            &mut extra.device
+                        } else {
+                            &mut extra.password
+                        };
+                        if slot.replace(value).is_some() {
+                            return Err(err());
+                        }
+                    }
                     _ => {
                         let field = Field::parse(name).ok_or_else(err)?;
                         if key.get(field).is_some() {

@@ -130,25 +130,6 @@ impl Secret {
             &[scope.as_bytes(), username.as_bytes()],
         )
     }
-
-    /// The signature of a device cookie's fields.
-    pub(crate) fn device_mac(
-        &self,
-        scope: &str,
-        username: &str,
-        issued: &str,
-        nonce: &str,
-    ) -> [u8; 32] {
-        self.mac(
-            "loginguard device v1",
-            &[
-                scope.as_bytes(),
-                username.as_bytes(),
-                issued.as_bytes(),
-                nonce.as_bytes(),
-            ],
-        )
-    }
 }
 
 #[cfg(test)]

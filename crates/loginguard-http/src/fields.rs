@@ -82,6 +82,50 @@ pub fn read_field(kind: BodyKind, body: &[u8], field: &str) -> Result<Option<Str
     }
 }
 
+/// The credentials of a login body, as the engine takes them: the
+/// username (`custom`, when a closure of the app read it, else the policy's
+/// `username_field`), normalised and checked
+/// ([`Policy::normalize_username`](loginguard_core::Policy::normalize_username));
+/// and the password (`password_field`), read only when the policy keys a
+/// hash of it ([`Policy::needs_password`](loginguard_core::Policy::needs_password)).
+/// A field given twice or not UTF-8 is refused, never guessed at.
+///
+/// ```
+/// use loginguard_core::{Policy, Secret};
+/// use loginguard_http::{credentials, BodyKind};
+///
+/// let policy = Policy::builder()
+///     .secret(Some(Secret::new("0123456789abcdef0123456789abcdef")?))
+///     .ignore_repeated_password(true)
+///     .build()?;
+/// let (user, password) = credentials(&policy, BodyKind::Form, b"username=Alice&password=x", None)?;
+/// assert_eq!(user.as_deref(), Some("Alice"));
+/// assert!(password.is_some());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn credentials(
+    policy: &loginguard_core::Policy,
+    kind: BodyKind,
+    body: &[u8],
+    custom: Option<Option<String>>,
+) -> Result<(Option<String>, Option<loginguard_core::Password>), BodyError> {
+    let username = match custom {
+        Some(found) => found,
+        None => read_field(kind, body, &policy.username_field)?,
+    };
+    let username = username
+        .map(|name| policy.normalize_username(&name))
+        .transpose()
+        .map_err(|e| BodyError::Bad(e.to_string()))?;
+    let password = if policy.needs_password() {
+        read_field(kind, body, &policy.password_field)?
+            .map(|p| loginguard_core::Password::new(zeroize::Zeroizing::new(p).as_bytes()))
+    } else {
+        None
+    };
+    Ok((username, password))
+}
+
 /// The value of `field` in a form-encoded body. `None` when absent; an
 /// error when it is given twice or is not UTF-8 once percent-decoded.
 pub fn form_field(body: &[u8], field: &str) -> Result<Option<String>, BodyError> {

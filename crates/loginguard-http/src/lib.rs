@@ -42,7 +42,7 @@ mod outcome;
 mod request;
 mod response;
 
-pub use fields::{body_kind, form_field, json_field, read_field, BodyError, BodyKind};
+pub use fields::{body_kind, credentials, form_field, json_field, read_field, BodyError, BodyKind};
 pub use handle::{negotiation_headers, AttemptHandle};
 pub use negotiate::prefers_json;
 pub use outcome::{LoginResponse, Outcome, OutcomeRules, BODY_SNIFF_LIMIT};
