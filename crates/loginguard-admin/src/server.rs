@@ -86,8 +86,9 @@ pub async fn serve(
     state: AdminState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), AdminError> {
+    // Lingering, as the demo: a refused sign-in's client reads the answer.
     axum::serve(
-        listener,
+        loginguard_axum::LingeringListener::new(listener).with_connect_info(),
         app(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)

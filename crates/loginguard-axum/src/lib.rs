@@ -100,7 +100,9 @@
 //!   [`LoginGuardLayer::guard_safe_methods`] is on; then `never_lockout_get`
 //!   applies.
 //! - **Bad input**: a body over `body_limit` gets 413 (`Content-Length` is
-//!   checked first); a username over `username_max_length`, not UTF-8, given
+//!   checked first) without being read; serve with a [`LingeringListener`]
+//!   so that a client still uploading reads it instead of a reset
+//!   connection. A username over `username_max_length`, not UTF-8, given
 //!   twice, or a malformed JSON body gets 400 with a plain message. Such a
 //!   request still counts as a failure on the keys that need no username
 //!   (the IP criteria), and an IP that is locked out gets the lockout
@@ -125,6 +127,7 @@ mod drain;
 mod handle;
 mod ip;
 mod layer;
+mod linger;
 mod outcome;
 mod protect;
 mod response;
@@ -133,6 +136,9 @@ mod service;
 pub use handle::{LoginGuardHandle, MissingGuard};
 pub use ip::{attempt_from_parts, client_ip};
 pub use layer::LoginGuardLayer;
+pub use linger::{
+    ConnectInfoListener, Lingering, LingeringListener, LINGER_BYTES, LINGER_IDLE, LINGER_TIME,
+};
 pub use loginguard_http::{prefers_json, Outcome, OutcomeRules, BODY_SNIFF_LIMIT};
 pub use outcome::{default_outcome, LoginOutcome};
 pub use response::{lockout_response, UNAVAILABLE_RETRY_AFTER_SECS};

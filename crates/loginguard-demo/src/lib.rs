@@ -35,7 +35,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use loginguard_axum::LoginGuardLayer;
+use loginguard_axum::{LingeringListener, LoginGuardLayer};
 use loginguard_core::{Config, Guard, Policy, Store, StoreError};
 
 pub use users::Argon2Cost;
@@ -199,8 +199,10 @@ impl DemoServer {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), DemoError> {
         tracing::info!(target: "loginguard::demo", "listening on http://{}", self.addr);
+        // Lingering: a client answered before its body was read (413, a
+        // lockout) reads the answer rather than a reset connection.
         axum::serve(
-            self.listener,
+            LingeringListener::new(self.listener).with_connect_info(),
             self.app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)

@@ -1,6 +1,8 @@
 //! Serving the proxy on a TCP listener: each connection is HTTP/1.1 with
-//! upgrades, straight on hyper (no router in between), and a shutdown
-//! stops accepting, then lets every connection finish its request.
+//! upgrades, straight on hyper (no router in between), closed lingering
+//! ([`Lingering`]) so a client refused before its body was read reads the
+//! answer, and a shutdown stops accepting, then lets every connection
+//! finish its request.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -14,6 +16,7 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use loginguard_axum::Lingering;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
@@ -63,7 +66,7 @@ async fn connection(
         async move { Ok::<_, Infallible>(dispatch.handle(req.map(Body::new), peer).await) }
     });
     let conn = http1::Builder::new()
-        .serve_connection(TokioIo::new(tcp), service)
+        .serve_connection(TokioIo::new(Lingering::new(tcp)), service)
         .with_upgrades();
     let mut conn = std::pin::pin!(conn);
     let mut stopping = false;

@@ -519,3 +519,32 @@ async fn a_shutdown_finishes_the_requests_in_flight() {
         .unwrap()
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_posting_3_mb_to_a_login_path_read_the_413_page() {
+    // Every 413 counts as a failure on the IP: keep the IP unlocked.
+    let policy = Policy::builder()
+        .body_limit(1024)
+        .failure_limit(1000)
+        .build()
+        .unwrap();
+    let s = start_proxy(policy, |_| {}).await;
+    let missing = loginguard_testing::upload::clients_missing(
+        s.proxy,
+        "/accounts/login/",
+        3 * MB,
+        (100, 10),
+        |answer| {
+            answer.starts_with("HTTP/1.1 413 Payload Too Large")
+                && answer.contains("The request body is larger than 1024 bytes.")
+        },
+    )
+    .await;
+    assert!(
+        missing.is_empty(),
+        "{} of 100 clients did not read the 413: {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
+    assert_eq!(s.app.logins.load(Ordering::SeqCst), 0);
+}

@@ -27,6 +27,8 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod upload;
+
 use std::fmt;
 use std::io::Write;
 
