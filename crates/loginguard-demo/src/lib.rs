@@ -27,6 +27,7 @@
 
 mod pages;
 mod routes;
+mod secret;
 mod sessions;
 mod users;
 
@@ -110,6 +111,9 @@ pub enum DemoError {
     /// The argon2 settings were refused, or hashing failed.
     #[error("{0}")]
     Argon2(String),
+    /// The secret file could not be read or created.
+    #[error("{0}")]
+    Secret(String),
 }
 
 /// A demo bound to its address, ready to run.
@@ -123,10 +127,19 @@ pub struct DemoServer {
 impl DemoServer {
     /// Opens the store named by `config`, creating or migrating it as
     /// `loginguard migrate` would (it is a demo), and binds.
+    /// Without a configured `secret` it uses its own, in a file beside the
+    /// database (`<database>.secret`, mode 0600) created on first start.
     pub async fn bind(options: DemoOptions, config: Config) -> Result<DemoServer, DemoError> {
+        let (secret, _) = secret::demo_secret(&config)?;
         let store = loginguard::open_store_with(&config, loginguard::OpenMode::Migrate).await?;
         store.migrate().await?;
-        DemoServer::bind_with_store(options, config.policy, store).await
+        let policy = config
+            .policy
+            .to_builder()
+            .secret(Some(secret))
+            .build()
+            .map_err(|e| DemoError::Secret(e.to_string()))?;
+        DemoServer::bind_with_store(options, policy, store).await
     }
 
     /// Binds with a store of your choice (tests use a memory store).
