@@ -35,6 +35,7 @@ pub(crate) async fn run(global: &Global, args: Args) -> anyhow::Result<()> {
     );
     println!("policy   {}", summary(&config));
     println!("client   {}", client_ip(&config));
+    println!("beyond   {}", beyond(&config));
     let health = async {
         let store = open_store_with(&config, OpenMode::Inspect).await?;
         store.health().await
@@ -115,6 +116,35 @@ fn client_ip(config: &Config) -> String {
 }
 
 /// Risky settings, in plain words.
+/// What the features beyond django-axes do with this configuration.
+pub(crate) fn beyond(config: &Config) -> String {
+    let p = &config.policy;
+    if p.secret.is_none() {
+        return "no secret: ignore_repeated_password and spray_limit are off (set secret, \
+                LOGINGUARD_SECRET or secret_file)"
+            .to_owned();
+    }
+    let mut on = Vec::new();
+    if p.forgives_repeats() {
+        on.push(
+            "a repeated wrong password counts once per key (ignore_repeated_password)".to_owned(),
+        );
+    }
+    if let Some(n) = p.spray_lock() {
+        on.push(format!(
+            "a password failed on {n} accounts within {} is refused for {} (spray_limit)",
+            format_wait(p.spray_window),
+            p.spray_cool_off
+                .map_or_else(|| "until reset".to_owned(), format_wait)
+        ));
+    }
+    if on.is_empty() {
+        "secret set; ignore_repeated_password and spray_limit are off".to_owned()
+    } else {
+        format!("secret set; {}", on.join("; "))
+    }
+}
+
 pub(crate) fn warnings(config: &Config) -> Vec<String> {
     let p = &config.policy;
     let mut out = Vec::new();
@@ -160,6 +190,22 @@ pub(crate) fn warnings(config: &Config) -> Vec<String> {
              list the proxy's addresses in trusted_proxies"
                 .to_owned(),
         );
+    }
+    if p.secret.is_none() {
+        for (set, name) in [
+            (
+                p.ignore_repeated_password,
+                "ignore_repeated_password = true",
+            ),
+            (p.spray_limit.is_some(), "spray_limit"),
+        ] {
+            if set {
+                out.push(format!(
+                    "{name} is set but no secret is: it is off; set secret (at least 32 random bytes, \
+                     e.g. `openssl rand -hex 32`) or secret_file"
+                ));
+            }
+        }
     }
     if p.on_store_error == OnStoreError::Allow {
         out.push(
@@ -265,6 +311,27 @@ mod tests {
              trusted_proxies (1 range), from the right past those proxies; every other forwarding header is ignored; \
              each IPv6 address counts apart"
         );
+    }
+
+    #[test]
+    fn the_features_beyond_django_axes_say_whether_they_are_on() {
+        assert!(beyond(&config(""))
+            .starts_with("no secret: ignore_repeated_password and spray_limit are off"));
+        let w = warnings(&config("spray_limit = 10"));
+        assert!(
+            w.iter()
+                .any(|w| w.starts_with("spray_limit is set but no secret is: it is off")),
+            "{w:?}"
+        );
+        let on = config(
+            "secret = \"0123456789abcdef0123456789abcdef\"\nignore_repeated_password = true\nspray_limit = 10",
+        );
+        assert_eq!(
+            beyond(&on),
+            "secret set; a repeated wrong password counts once per key (ignore_repeated_password); \
+             a password failed on 10 accounts within 1 hour is refused for 1 hour (spray_limit)"
+        );
+        assert!(!warnings(&on).iter().any(|w| w.contains("no secret")));
     }
 
     #[test]
