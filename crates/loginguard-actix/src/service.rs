@@ -101,7 +101,11 @@ where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
     B: MessageBody + 'static,
 {
-    let attempt = attempt_of(req.request(), &settings.resolver);
+    let mut attempt = attempt_of(req.request(), &settings.resolver);
+    attempt.device_cookie = loginguard_http::device_cookie(
+        settings.guard.policy(),
+        &crate::ip::ActixHeaders(req.headers()),
+    );
     if let Some(ip) = attempt.ip {
         Span::current().record("ip", display(ip));
     }
@@ -188,6 +192,17 @@ where
         span.record("username", name.as_str());
     }
     let path = req.path().to_owned();
+    let secure = loginguard_http::is_https(
+        Some(req.connection_info().scheme()).filter(|_| {
+            // actix reads X-Forwarded-Proto from anyone: only a trusted
+            // proxy's counts.
+            req.peer_addr()
+                .is_some_and(|p| settings.resolver.is_trusted(p.ip()))
+        }),
+        &crate::ip::ActixHeaders(req.headers()),
+        req.peer_addr()
+            .is_some_and(|p| settings.resolver.is_trusted(p.ip())),
+    ) || req.app_config().secure();
     let res = match inner.call(req).await {
         Ok(res) => res,
         Err(e) => {
@@ -196,11 +211,17 @@ where
         }
     };
     span.record("status", res.status().as_u16());
-    let (res, outcome) = decide(&settings.rules, &path, res).await;
+    let (mut res, outcome) = decide(&settings.rules, &path, res).await;
     match outcome {
         Outcome::Success => {
             span.record("outcome", "success");
-            guard.success(ticket).await;
+            if let Some(cookie) = guard.success_with_cookie(ticket).await {
+                let line = loginguard_http::set_cookie_line(&cookie, secure);
+                if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&line) {
+                    res.headers_mut()
+                        .append(actix_web::http::header::SET_COOKIE, value);
+                }
+            }
         }
         Outcome::Failure => {
             span.record("outcome", "failure");

@@ -264,7 +264,9 @@ async fn unlocking_a_user_lets_them_log_in() {
     )
     .await;
     match guard.begin(attempt()).await.unwrap() {
-        loginguard_core::Decision::Proceed(ticket) => guard.success(ticket).await,
+        loginguard_core::Decision::Proceed(ticket) => {
+            guard.success(ticket).await;
+        }
         loginguard_core::Decision::Refused(l) => panic!("still locked: {l:?}"),
     }
 }
@@ -427,7 +429,9 @@ async fn succeed_logins(guard: &loginguard_core::Guard, ip: &str, username: &str
             .ip(ip.parse().unwrap())
             .username(username);
         match guard.begin(attempt).await.unwrap() {
-            loginguard_core::Decision::Proceed(ticket) => guard.success(ticket).await,
+            loginguard_core::Decision::Proceed(ticket) => {
+                guard.success(ticket).await;
+            }
             loginguard_core::Decision::Refused(l) => panic!("refused: {l:?}"),
         }
     }

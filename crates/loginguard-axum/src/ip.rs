@@ -27,6 +27,11 @@ pub fn client_ip(parts: &Parts, resolver: &ClientIpResolver) -> Option<IpAddr> {
     Some(loginguard_http::client_ip(peer, &parts.headers, resolver))
 }
 
+/// Whether the request's socket peer is one of `resolver`'s trusted proxies.
+pub(crate) fn peer_is_trusted(parts: &Parts, resolver: &ClientIpResolver) -> bool {
+    peer_addr(parts).is_some_and(|peer| resolver.is_trusted(peer))
+}
+
 fn peer_addr(parts: &Parts) -> Option<IpAddr> {
     if let Some(ConnectInfo(addr)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() {
         return Some(addr.ip());

@@ -68,7 +68,8 @@ where
     S: Service<Request<Body>, Response = Response>,
 {
     let (parts, body) = req.into_parts();
-    let attempt = attempt_from_parts(&parts, &settings.resolver);
+    let mut attempt = attempt_from_parts(&parts, &settings.resolver);
+    attempt.device_cookie = loginguard_http::device_cookie(settings.guard.policy(), &parts.headers);
     if let Some(ip) = attempt.ip {
         Span::current().record("ip", display(ip));
     }
@@ -169,13 +170,20 @@ where
     }
     let headers = parts.headers.clone();
     let uri = parts.uri.clone();
+    let secure = loginguard_http::is_https(
+        uri.scheme_str(),
+        &headers,
+        crate::ip::peer_is_trusted(&parts, &settings.resolver),
+    );
     let res = inner.call(Request::from_parts(parts, body)).await?;
     span.record("status", res.status().as_u16());
     let (mut res, outcome) = settings.outcome.decide(&uri, res).await;
     match outcome {
         Outcome::Success => {
             span.record("outcome", "success");
-            Box::pin(guard.success(ticket)).await;
+            if let Some(cookie) = Box::pin(guard.success_with_cookie(ticket)).await {
+                loginguard_http::set_device_cookie(res.headers_mut(), &cookie, secure);
+            }
         }
         Outcome::Failure => {
             span.record("outcome", "failure");

@@ -63,6 +63,8 @@ pub struct Attempt {
     /// The submitted password, for its keyed hash only: [`Guard::begin`]
     /// takes it out of the attempt, so nothing after it can hold it.
     pub password: Option<Password>,
+    /// The value of the request's device cookie (`device_cookie_name`), if any.
+    pub device_cookie: Option<String>,
 }
 
 /// A submitted password on its way to being hashed: `Debug` never shows it
@@ -97,7 +99,15 @@ impl Attempt {
             method: method.into(),
             path: path.into(),
             password: None,
+            device_cookie: None,
         }
+    }
+
+    /// Sets the device cookie the request carried.
+    #[must_use]
+    pub fn device_cookie(mut self, value: impl Into<String>) -> Attempt {
+        self.device_cookie = Some(value.into());
+        self
     }
 
     /// Sets the submitted password (hashed with the policy's `secret` by
@@ -202,6 +212,31 @@ pub struct Ticket {
     limits: Limits,
     keys: Vec<Counted>,
     bypass: bool,
+    /// The trusted device's nonce, when the attempt carried a valid cookie.
+    device: Option<String>,
+}
+
+/// A device cookie to set on the response to a successful login
+/// ([`Guard::success`]); the HTTP layer adds `HttpOnly`, `SameSite=Lax`
+/// and `Secure` unless the request came over plain HTTP.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeviceCookie {
+    /// The cookie's name (`device_cookie_name`).
+    pub name: String,
+    /// Its signed value.
+    pub value: String,
+    /// `Max-Age` (`device_cookie_max_age`).
+    pub max_age: Duration,
+}
+
+impl fmt::Debug for DeviceCookie {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeviceCookie")
+            .field("name", &self.name)
+            .field("max_age", &self.max_age)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The keyed hashes of one attempt (see [`Guard::tags`]).
@@ -253,6 +288,12 @@ impl Ticket {
     /// Whether the attempt bypassed counting.
     pub fn is_bypass(&self) -> bool {
         self.bypass
+    }
+
+    /// Whether the attempt came with a valid device cookie for its
+    /// username, so its username keys are the device's own.
+    pub fn from_trusted_device(&self) -> bool {
+        self.device.is_some()
     }
 }
 
@@ -462,6 +503,7 @@ impl Guard {
     pub fn needs_username(&self) -> bool {
         self.policy.uses(Field::Username)
             || self.policy.needs_password()
+            || self.policy.trusts_devices()
             || self.allow_hook.is_some()
             || self.limit_hook.is_some()
     }
@@ -496,6 +538,12 @@ impl Guard {
     /// fields the attempt has (an attempt without a username is counted
     /// only on criteria that do not use the username).
     pub fn keys_for(&self, attempt: &Attempt) -> Vec<Key> {
+        self.keys_on(attempt, None)
+    }
+
+    /// [`Guard::keys_for`] from a trusted device (`device`: its nonce): the
+    /// keys that hold the username are that device's own.
+    fn keys_on(&self, attempt: &Attempt, device: Option<&str>) -> Vec<Key> {
         let p = &self.policy;
         let ip = attempt
             .ip
@@ -513,7 +561,12 @@ impl Guard {
                         }
                     }
                 }
-                Some(Key::from_parts(p.scope.clone(), k_ip, k_user, k_agent))
+                let on_device = k_user.is_some();
+                let key = Key::from_parts(p.scope.clone(), k_ip, k_user, k_agent);
+                Some(match device {
+                    Some(nonce) if on_device => key.with_device(nonce),
+                    _ => key,
+                })
             })
             .collect()
     }
@@ -525,6 +578,7 @@ impl Guard {
             limits: Limits::new(1),
             keys: Vec::new(),
             bypass: true,
+            device: None,
         })
     }
 
@@ -589,6 +643,7 @@ impl Guard {
         }
         // The password leaves the attempt here: only its keyed hashes go on.
         let password = attempt.password.take();
+        let cookie = attempt.device_cookie.take();
         if let Some(raw) = attempt.username.take() {
             attempt.username = Some(p.normalize_username(&raw)?);
         }
@@ -625,15 +680,20 @@ impl Guard {
             .and_then(|hook| hook(&attempt))
             .unwrap_or(p.failure_limit);
         let limits = p.limits(limit);
-        let tags = self.tags(&attempt, password.as_ref());
+        let device = self.trusted_device(&attempt, cookie.as_deref(), time);
+        let mut tags = self.tags(&attempt, password.as_ref());
         drop(password);
+        if device.is_some() {
+            // A trusted device of the user is never refused by a spray lock.
+            tags.spray = None;
+        }
         let mut counted: Vec<Counted> = Vec::new();
         let mut locked: Option<(Key, Option<i64>)> = None;
         let spray_key = tags
             .spray
             .map(|(key, tag, limits)| (key, Some(tag), limits, true));
         let keys = self
-            .keys_for(&attempt)
+            .keys_on(&attempt, device.as_deref())
             .into_iter()
             .map(|key| (key, tags.repeat, limits.clone(), false))
             .chain(spray_key);
@@ -684,6 +744,7 @@ impl Guard {
             limits,
             keys: counted,
             bypass: false,
+            device,
         }))
     }
 
@@ -770,6 +831,29 @@ impl Guard {
         }
     }
 
+    /// The nonce of a valid device cookie for the attempt's username
+    /// (`device_cookies`), checked against the secret and the previous ones.
+    fn trusted_device(
+        &self,
+        attempt: &Attempt,
+        cookie: Option<&str>,
+        now: SystemTime,
+    ) -> Option<String> {
+        let p = &self.policy;
+        if !p.trusts_devices() {
+            return None;
+        }
+        let secrets: Vec<&crate::Secret> = p.secret.iter().chain(&p.previous_secrets).collect();
+        crate::device::verify(
+            &secrets,
+            &p.scope,
+            attempt.username.as_deref()?,
+            cookie?,
+            now,
+            p.device_cookie_max_age,
+        )
+    }
+
     /// The limits of a password's spray key.
     fn spray_limits(&self) -> Limits {
         self.policy
@@ -803,8 +887,26 @@ impl Guard {
 
     /// The password was right: gives the counted attempt back (or clears
     /// the keys with `reset_on_success`) and writes the access log.
+    /// [`Guard::success_with_cookie`] also issues the device cookie.
     pub async fn success(&self, ticket: Ticket) {
         self.settle(ticket, Outcome::Success).await;
+    }
+
+    /// [`Guard::success`], and with `device_cookies` the cookie to set on
+    /// the response: a new one on every success, binding the username to
+    /// this browser. The axum layer and the actix middleware call this.
+    pub async fn success_with_cookie(&self, ticket: Ticket) -> Option<DeviceCookie> {
+        let p = &self.policy;
+        let cookie = match (&p.secret, &ticket.attempt.username) {
+            (Some(secret), Some(username)) if p.trusts_devices() => Some(DeviceCookie {
+                name: p.device_cookie_name.clone(),
+                value: crate::device::issue(secret, &p.scope, username, self.clock.now()),
+                max_age: p.device_cookie_max_age,
+            }),
+            _ => None,
+        };
+        self.settle(ticket, Outcome::Success).await;
+        cookie
     }
 
     /// The password was wrong: the attempt stays counted. Returns

@@ -34,6 +34,7 @@ pub mod audit;
 pub mod client_ip;
 pub mod clock;
 pub mod config;
+pub mod device;
 pub mod events;
 pub mod guard;
 pub mod key;
@@ -52,8 +53,8 @@ pub use clock::{Clock, FakeClock, SystemClock};
 pub use config::{Config, ProxyTable, DEFAULT_CONFIG_FILE, DEFAULT_STORE};
 pub use events::{Event, Metrics, MetricsSnapshot};
 pub use guard::{
-    Attempt, AttemptError, Decision, Guard, GuardBuilder, LockReason, Lockout, Password, Ticket,
-    Verdict, PURGE_INTERVAL,
+    Attempt, AttemptError, Decision, DeviceCookie, Guard, GuardBuilder, LockReason, Lockout,
+    Password, Ticket, Verdict, PURGE_INTERVAL,
 };
 pub use key::{Field, Key, KeyFilter, KeyParseError};
 pub use memory::MemoryStore;

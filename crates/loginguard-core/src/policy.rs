@@ -356,6 +356,19 @@ pub struct Policy {
     #[serde(serialize_with = "opt_duration::serialize")]
     #[serde(deserialize_with = "settings::opt_duration")]
     pub spray_cool_off: Option<Duration>,
+    /// A successful login gets a signed cookie binding the username to the
+    /// browser; that browser's attempts for the username count on its own
+    /// key, so a lock of the username's shared key does not refuse it
+    /// (default `false`; needs `secret`).
+    #[serde(deserialize_with = "settings::bool")]
+    pub device_cookies: bool,
+    /// The device cookie's name (default `loginguard_device`).
+    #[serde(deserialize_with = "settings::text")]
+    pub device_cookie_name: String,
+    /// How long a device cookie is valid, checked on the server (default 90d).
+    #[serde(serialize_with = "humantime_serialize")]
+    #[serde(deserialize_with = "settings::duration")]
+    pub device_cookie_max_age: Duration,
 }
 
 fn humantime_serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -408,6 +421,9 @@ impl Default for Policy {
             spray_limit: None,
             spray_window: Duration::from_secs(3600),
             spray_cool_off: Some(Duration::from_secs(3600)),
+            device_cookies: false,
+            device_cookie_name: "loginguard_device".to_owned(),
+            device_cookie_max_age: Duration::from_secs(90 * 86_400),
         }
     }
 }
@@ -454,6 +470,11 @@ impl Policy {
     /// The spray lock's limit, when it is on (set, and a secret keys it).
     pub fn spray_lock(&self) -> Option<u32> {
         self.spray_limit.filter(|_| self.secret.is_some())
+    }
+
+    /// Whether device cookies are on (set, and a secret signs them).
+    pub fn trusts_devices(&self) -> bool {
+        self.device_cookies && self.secret.is_some()
     }
 
     /// Whether the layer must read the password field (to hash it).
@@ -739,6 +760,18 @@ impl PolicyBuilder {
         /// How long a sprayed password stays locked (default 1h; `None`: until reset).
         spray_cool_off: Option<Duration>
     );
+    setter!(
+        /// Trust the browsers users have logged in from (default `false`).
+        device_cookies: bool
+    );
+    setter!(
+        /// The device cookie's name (default `loginguard_device`).
+        device_cookie_name: String
+    );
+    setter!(
+        /// How long a device cookie is valid (default 90 days).
+        device_cookie_max_age: Duration
+    );
 
     /// Failures per key before it is locked (default 3). `0` is refused by
     /// [`build`](Self::build).
@@ -896,6 +929,19 @@ impl PolicyBuilder {
                 "password_field",
                 "\"\"",
                 "a non-empty field name",
+            ));
+        }
+        let cookie = p.device_cookie_name.as_str();
+        if cookie.is_empty()
+            || cookie.len() > 64
+            || !cookie
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
+        {
+            return Err(PolicyError::invalid(
+                "device_cookie_name",
+                format!("{cookie:?}"),
+                "1 to 64 letters, digits, '_', '-' or '.'",
             ));
         }
         if p.spray_limit == Some(0) {

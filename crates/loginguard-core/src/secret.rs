@@ -130,6 +130,28 @@ impl Secret {
             &[scope.as_bytes(), username.as_bytes()],
         )
     }
+
+    /// The signature of a device cookie's fields (16 bytes of the HMAC).
+    pub(crate) fn device_mac(
+        &self,
+        scope: &str,
+        username: &str,
+        issued: &str,
+        nonce: &str,
+    ) -> [u8; 16] {
+        let mac = self.mac(
+            "loginguard device v1",
+            &[
+                scope.as_bytes(),
+                username.as_bytes(),
+                issued.as_bytes(),
+                nonce.as_bytes(),
+            ],
+        );
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&mac[..16]);
+        out
+    }
 }
 
 #[cfg(test)]

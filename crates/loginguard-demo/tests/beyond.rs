@@ -144,3 +144,171 @@ async fn the_demo_keeps_its_own_secret_beside_its_database() {
         "reused, not replaced"
     );
 }
+
+fn device_policy(previous: Vec<Secret>) -> Policy {
+    Policy::builder()
+        .failure_limit(3)
+        .lockout_parameters(vec![Criterion::one(Field::Username)])
+        .cool_off(std::time::Duration::from_secs(600))
+        .secret(Some(Secret::new(SECRET).unwrap()))
+        .previous_secrets(previous)
+        .device_cookies(true)
+        .build()
+        .unwrap()
+}
+
+async fn login_with(
+    c: &reqwest::Client,
+    base: &str,
+    user: &str,
+    password: &str,
+    cookie: Option<&str>,
+) -> reqwest::Response {
+    let mut req = c
+        .post(format!("{base}/login"))
+        .form(&[("username", user), ("password", password)]);
+    if let Some(cookie) = cookie {
+        req = req.header("cookie", format!("loginguard_device={cookie}"));
+    }
+    req.send().await.unwrap()
+}
+
+fn device_cookie_of(res: &reqwest::Response) -> String {
+    let line = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|v| v.starts_with("loginguard_device="))
+        .expect("a device cookie on a successful login");
+    assert!(
+        line.contains("; HttpOnly") && line.contains("; SameSite=Lax"),
+        "{line}"
+    );
+    assert!(!line.contains("Secure"), "the demo is plain HTTP: {line}");
+    line["loginguard_device=".len()..]
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attacker_locks_alice_out_everywhere_but_her_own_browser() {
+    let (base, _stop) = demo(device_policy(Vec::new())).await;
+    let plain = reqwest::Client::new();
+    let res = login_with(&plain, &base, "alice", "wonderland", None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let browser = device_cookie_of(&res);
+
+    // The attacker: 20 wrong passwords, no cookie.
+    for _ in 0..20 {
+        login_with(&plain, &base, "alice", "guess", None).await;
+    }
+    let status = |r: reqwest::Response| r.status();
+    assert_eq!(
+        status(login_with(&plain, &base, "alice", "wonderland", None).await),
+        StatusCode::TOO_MANY_REQUESTS,
+        "every cookie-less client of alice stays locked"
+    );
+    let res = login_with(&plain, &base, "alice", "wonderland", Some(&browser)).await;
+    assert_eq!(res.status(), StatusCode::OK, "her own browser gets in");
+    let renewed = device_cookie_of(&res);
+    assert_ne!(renewed, browser, "re-issued on each success");
+
+    // Worth nothing: another user's cookie, a forged one, an expired one,
+    // one signed by an unknown secret.
+    let bob = device_cookie_of(&login_with(&plain, &base, "bob", "builder", None).await);
+    let mut forged = renewed.clone();
+    let last = forged.pop().unwrap();
+    forged.push(if last == '0' { '1' } else { '0' });
+    let secret = Secret::new(SECRET).unwrap();
+    let long_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(91 * 86_400);
+    let expired = loginguard_core::device::issue(&secret, "login", "alice", long_ago);
+    let other = Secret::new("another secret of at least thirty-two bytes").unwrap();
+    let unknown =
+        loginguard_core::device::issue(&other, "login", "alice", std::time::SystemTime::now());
+    for (what, cookie) in [
+        ("bob's", &bob),
+        ("forged", &forged),
+        ("expired", &expired),
+        ("unknown secret", &unknown),
+    ] {
+        assert_eq!(
+            status(login_with(&plain, &base, "alice", "wonderland", Some(cookie)).await),
+            StatusCode::TOO_MANY_REQUESTS,
+            "{what} cookie"
+        );
+    }
+
+    // Her browser's own key locks at the limit, for that device only.
+    for _ in 0..2 {
+        let r = login_with(&plain, &base, "alice", "typo", Some(&renewed)).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        status(login_with(&plain, &base, "alice", "typo", Some(&renewed)).await),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        status(login_with(&plain, &base, "alice", "wonderland", Some(&renewed)).await),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // bob's own browser is unaffected.
+    assert_eq!(
+        status(login_with(&plain, &base, "bob", "builder", Some(&bob)).await),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotating_the_secret_keeps_devices_while_the_old_one_is_listed() {
+    let old = Secret::new("the secret before the rotation, 32+ bytes").unwrap();
+    let cookie =
+        loginguard_core::device::issue(&old, "login", "alice", std::time::SystemTime::now());
+    let plain = reqwest::Client::new();
+    for (previous, trusted) in [(vec![old.clone()], true), (Vec::new(), false)] {
+        let (base, _stop) = demo(device_policy(previous)).await;
+        for _ in 0..3 {
+            login_with(&plain, &base, "alice", "guess", None).await;
+        }
+        let res = login_with(&plain, &base, "alice", "wonderland", Some(&cookie)).await;
+        let expected = if trusted {
+            StatusCode::OK
+        } else {
+            StatusCode::TOO_MANY_REQUESTS
+        };
+        assert_eq!(res.status(), expected, "old secret listed: {trusted}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trusted_device_gets_in_with_a_sprayed_password() {
+    let policy = Policy::builder()
+        .failure_limit(1_000)
+        .secret(Some(Secret::new(SECRET).unwrap()))
+        .spray_limit(Some(2))
+        .device_cookies(true)
+        .build()
+        .unwrap();
+    let (base, _stop) = demo(policy).await;
+    let plain = reqwest::Client::new();
+    let carol = device_cookie_of(&login_with(&plain, &base, "carol", "123456", None).await);
+    for user in ["dave", "erin"] {
+        login_with(&plain, &base, user, "123456", None).await;
+    }
+    assert_eq!(
+        login_with(&plain, &base, "carol", "123456", None)
+            .await
+            .status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the sprayed password is refused"
+    );
+    assert_eq!(
+        login_with(&plain, &base, "carol", "123456", Some(&carol))
+            .await
+            .status(),
+        StatusCode::OK,
+        "except from carol's own browser"
+    );
+}

@@ -35,6 +35,7 @@
 //! ```
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+mod device;
 mod fields;
 mod handle;
 mod negotiate;
@@ -42,6 +43,7 @@ mod outcome;
 mod request;
 mod response;
 
+pub use device::{device_cookie, is_https, set_cookie_line, set_device_cookie};
 pub use fields::{body_kind, credentials, form_field, json_field, read_field, BodyError, BodyKind};
 pub use handle::{negotiation_headers, AttemptHandle};
 pub use negotiate::prefers_json;
