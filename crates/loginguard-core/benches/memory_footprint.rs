@@ -30,19 +30,26 @@ fn main() {
     let limits = Limits::new(3);
     let before = rss_bytes();
     let store = MemoryStore::with_max_keys(N as usize);
-    rt.block_on(async {
+    // Failures with no window never expire: once a key's shard is full,
+    // new keys are refused (`StoreError::Full`) rather than evicting any.
+    let refused = rt.block_on(async {
+        let mut refused = 0u32;
         for i in 0..N {
             let key = Key::new("login").with_ip(Ipv4Addr::from(0x0a00_0000 | i).to_string());
-            store
+            if store
                 .begin_attempt(&key, &limits, SystemTime::now())
                 .await
-                .unwrap();
+                .is_err()
+            {
+                refused += 1;
+            }
         }
+        refused
     });
     let after = rss_bytes();
     let tracked = store.len();
     println!(
-        "memory store: {tracked} keys tracked (bound {}), {:.0} bytes per key (RSS {} MiB -> {} MiB)",
+        "memory store: {tracked} keys tracked (bound {}), {refused} refused as full, {:.0} bytes per key (RSS {} MiB -> {} MiB)",
         store.max_keys(),
         (after - before) as f64 / tracked as f64,
         before >> 20,

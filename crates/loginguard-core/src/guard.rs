@@ -320,6 +320,8 @@ pub struct Guard {
     allow_hook: Option<AllowHook>,
     limit_hook: Option<LimitHook>,
     store_down: AtomicBool,
+    /// When a full store was last logged (ms); see [`STORE_FULL_LOG_INTERVAL`].
+    store_full_logged: AtomicI64,
     refusal_log: RefusalLog,
     next_purge: AtomicI64,
 }
@@ -328,6 +330,11 @@ pub struct Guard {
 /// per interval per guard, in a background task, so no request waits for it
 /// and no operator action is needed for the key table to shrink back.
 pub const PURGE_INTERVAL: Duration = Duration::from_secs(60);
+
+/// How often a full store ([`StoreError::Full`]) is logged. A full store is
+/// not down — the keys it tracks keep answering — so it neither starts nor
+/// ends an outage incident; a flood would otherwise log every request.
+pub const STORE_FULL_LOG_INTERVAL: Duration = Duration::from_secs(60);
 
 /// How often a refused attempt on one key is written to the failure log.
 pub const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(1);
@@ -448,6 +455,7 @@ impl GuardBuilder {
             allow_hook: self.allow_hook,
             limit_hook: self.limit_hook,
             store_down: AtomicBool::new(false),
+            store_full_logged: AtomicI64::new(i64::MIN),
             refusal_log: RefusalLog::default(),
             next_purge: AtomicI64::new(i64::MIN),
         }
@@ -613,6 +621,25 @@ impl Guard {
                     tracing::warn!(target: "loginguard", store = ?self.store, "store reachable again");
                 }
             }
+            Err(e @ StoreError::Full { .. }) => {
+                self.metrics.store_error();
+                let now = to_ms(self.clock.now());
+                let last = self.store_full_logged.load(Ordering::Relaxed);
+                let interval = crate::record::duration_ms(STORE_FULL_LOG_INTERVAL);
+                if now.saturating_sub(last) >= interval
+                    && self
+                        .store_full_logged
+                        .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                        .is_ok()
+                {
+                    tracing::warn!(
+                        target: "loginguard",
+                        error = %e,
+                        on_store_error = ?self.policy.on_store_error,
+                        "new keys answered by on_store_error until records expire"
+                    );
+                }
+            }
             Err(e) => {
                 self.metrics.store_error();
                 if !self.store_down.swap(true, Ordering::Relaxed) {
@@ -689,6 +716,7 @@ impl Guard {
         }
         let mut counted: Vec<Counted> = Vec::new();
         let mut locked: Option<(Key, Option<i64>)> = None;
+        let mut full = false;
         let spray_key = tags
             .spray
             .map(|(key, tag, limits)| (key, Some(tag), limits, true));
@@ -714,6 +742,10 @@ impl Guard {
                         locked = Some((key, until));
                     }
                 }
+                // A full store still answers for the keys it tracks, so a
+                // lock on one of them still wins; the key it cannot take
+                // goes uncounted (`allow`) or refuses the attempt (`deny`).
+                Err(StoreError::Full { .. }) => full = true,
                 Err(_) => {
                     Box::pin(self.give_back(&counted, &limits, time, false)).await;
                     return Ok(match p.on_store_error {
@@ -737,6 +769,13 @@ impl Guard {
             }
             let lockout = self.refusal(LockReason::Locked, Some(key), until, now);
             return Ok(self.refuse(&attempt, lockout));
+        }
+        if full && p.on_store_error == OnStoreError::Deny {
+            Box::pin(self.give_back(&counted, &limits, time, false)).await;
+            return Ok(self.refuse(
+                &attempt,
+                self.refusal(LockReason::StoreUnavailable, None, None, now),
+            ));
         }
         Ok(Decision::Proceed(Ticket {
             attempt,

@@ -1,9 +1,13 @@
 //! `MemoryStore`: a sharded, bounded, in-process store.
 //!
 //! State lives in this process only, so it suits a single server, tests and
-//! benchmarks. It holds at most `max_keys` keys: when a shard is full,
-//! expired records go first, then the least recently updated unlocked ones;
-//! a key that is locked now is evicted only when nothing unlocked remains.
+//! benchmarks. It holds at most `max_keys` keys. A flood of fresh keys never
+//! costs another key its count: when a new key finds its shard full, only
+//! records that can no longer change a verdict are dropped (window over,
+//! cool-off over, progressive history no longer needed, or holding nothing).
+//! If none is, the new key is answered with [`StoreError::Full`], so the
+//! policy's `on_store_error` decides that attempt; keys already tracked keep
+//! counting.
 //!
 //! ```
 //! use loginguard_core::MemoryStore;
@@ -36,6 +40,10 @@ struct Entry {
 #[derive(Debug, Default)]
 struct Shard {
     map: HashMap<Box<str>, Entry, ahash::RandomState>,
+    /// No record of the shard may be dropped before this time (ms): a lower
+    /// bound on the entries' `expires_at`, so a full shard of live records
+    /// refuses a new key without scanning them.
+    earliest: i64,
 }
 
 /// A sharded, bounded, in-process [`Store`].
@@ -61,6 +69,12 @@ impl MemoryStore {
     }
 
     /// A store tracking at most `max_keys` keys (at least 1).
+    ///
+    /// Keys are spread by a keyed hash over shards of `max_keys / shards`
+    /// keys each (one shard under 16,384 keys, 16 to 128 above): "full"
+    /// means the new key's shard is full, so with many shards the first
+    /// [`StoreError::Full`] can come a little before `max_keys` keys are
+    /// tracked in all.
     pub fn with_max_keys(max_keys: usize) -> MemoryStore {
         let max_keys = max_keys.max(1);
         let shards = shard_count(max_keys);
@@ -133,68 +147,48 @@ fn shard_count(max_keys: usize) -> usize {
 }
 
 impl Shard {
-    /// Makes room for one more key: expired records first, then the least
-    /// recently updated unlocked records, then (only if every record is
-    /// locked) the locks that end soonest — an eighth of the shard at a
-    /// time, so the cost is amortised. The table is rebuilt rather than
-    /// punched with tombstones, so it never grows past its first size.
-    fn make_room(&mut self, capacity: usize, now: i64, hasher: &ahash::RandomState) {
+    /// Makes room for one more key in a full shard by dropping every record
+    /// that can no longer change a verdict (expired, or holding nothing).
+    /// Records that still count are never dropped: `false` when none could
+    /// go. The table is rebuilt rather than punched with tombstones, so it
+    /// never grows past its first size; a shard of live records answers
+    /// without a scan until its earliest expiry.
+    fn make_room(&mut self, capacity: usize, now: i64, hasher: &ahash::RandomState) -> bool {
         if self.map.len() < capacity {
-            return;
+            return true;
         }
-        let target = (capacity / 8).max(1);
-        let expired = self.map.values().filter(|e| e.expires_at <= now).count();
-        let mut need = target.saturating_sub(expired);
-        let unlocked: Vec<i64> = if need > 0 {
-            self.map
-                .values()
-                .filter(|e| e.expires_at > now && !e.record.lock_active(now))
-                .map(|e| e.record.updated_at)
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let (evict_locked, mut ranks) = if need > 0 && unlocked.is_empty() {
-            let locked: Vec<i64> = self
+        if now < self.earliest {
+            return false;
+        }
+        let droppable = |e: &Entry| e.expires_at <= now || e.record.is_empty();
+        if !self.map.values().any(droppable) {
+            self.earliest = self
                 .map
                 .values()
-                .filter(|e| e.expires_at > now)
-                .map(|e| e.record.locked_until.unwrap_or(i64::MAX))
-                .collect();
-            (true, locked)
-        } else {
-            (false, unlocked)
-        };
-        let cutoff = if need > 0 && !ranks.is_empty() {
-            need = need.min(ranks.len());
-            let (_, nth, _) = ranks.select_nth_unstable(need - 1);
-            Some(*nth)
-        } else {
-            None
-        };
+                .map(|e| e.expires_at)
+                .min()
+                .unwrap_or(i64::MAX);
+            return false;
+        }
         let old = std::mem::replace(
             &mut self.map,
             HashMap::with_capacity_and_hasher(capacity, hasher.clone()),
         );
+        let mut earliest = i64::MAX;
         for (id, e) in old {
-            if e.expires_at <= now {
+            if droppable(&e) {
                 continue;
             }
-            if let Some(cutoff) = cutoff {
-                if need > 0 {
-                    let victim = if evict_locked {
-                        e.record.locked_until.unwrap_or(i64::MAX) <= cutoff
-                    } else {
-                        !e.record.lock_active(now) && e.record.updated_at <= cutoff
-                    };
-                    if victim {
-                        need -= 1;
-                        continue;
-                    }
-                }
-            }
+            earliest = earliest.min(e.expires_at);
             self.map.insert(id, e);
         }
+        self.earliest = earliest;
+        true
+    }
+
+    /// Notes that a record of the shard may be dropped from `expires_at` on.
+    fn note_expiry(&mut self, expires_at: i64) {
+        self.earliest = self.earliest.min(expires_at);
     }
 
     /// Rebuilds the table if deletions let it grow past its first size.
@@ -222,13 +216,22 @@ impl Store for MemoryStore {
         if let Some(entry) = shard.map.get_mut(key.id()) {
             let verdict = record::begin(&mut entry.record, limits, tag, now);
             entry.expires_at = entry.record.expires_at(limits).unwrap_or(i64::MAX);
+            let expires_at = entry.expires_at;
+            shard.note_expiry(expires_at);
             return Ok(verdict);
         }
-        shard.make_room(self.per_shard, now, &self.hasher);
+        if !shard.make_room(self.per_shard, now, &self.hasher) {
+            return Err(StoreError::Full {
+                live_keys: shard.map.len(),
+                shards: self.shards.len(),
+                max_keys: self.max_keys(),
+            });
+        }
         let mut rec = KeyRecord::default();
         let verdict = record::begin(&mut rec, limits, tag, now);
         rec.failures.shrink_to_fit();
         let expires_at = rec.expires_at(limits).unwrap_or(i64::MAX);
+        shard.note_expiry(expires_at);
         shard.map.insert(
             key.id().into(),
             Entry {
@@ -249,16 +252,16 @@ impl Store for MemoryStore {
     ) -> Result<(), StoreError> {
         let now = to_ms(now);
         let mut shard = self.shard(key.id()).lock();
-        let remove = match shard.map.get_mut(key.id()) {
-            Some(entry) => {
-                record::release(&mut entry.record, limits, release, now);
-                entry.expires_at = entry.record.expires_at(limits).unwrap_or(i64::MAX);
-                entry.record.is_empty()
-            }
-            None => false,
+        let Some(entry) = shard.map.get_mut(key.id()) else {
+            return Ok(());
         };
-        if remove {
+        record::release(&mut entry.record, limits, release, now);
+        entry.expires_at = entry.record.expires_at(limits).unwrap_or(i64::MAX);
+        let (expires_at, empty) = (entry.expires_at, entry.record.is_empty());
+        if empty {
             shard.map.remove(key.id());
+        } else {
+            shard.note_expiry(expires_at);
         }
         Ok(())
     }
@@ -388,6 +391,10 @@ mod tests {
     use crate::clock::{Clock, FakeClock};
     use std::time::Duration;
 
+    fn ip_key(i: u32) -> Key {
+        Key::new("login").with_ip(std::net::Ipv4Addr::from(i).to_string())
+    }
+
     #[tokio::test]
     async fn a_million_distinct_ips_stay_under_the_bound_and_keep_locks() {
         let store = MemoryStore::with_max_keys(10_000);
@@ -403,17 +410,24 @@ mod tests {
                 .await
                 .unwrap();
         }
+        // Failures with no window count for ever: once the store is full,
+        // every new key is refused and no counted key is dropped.
         let spray = Limits::new(3);
+        let mut refused = 0;
         for i in 0..1_000_000u32 {
             clock.advance(Duration::from_millis(1));
-            let key = Key::new("login").with_ip(std::net::Ipv4Addr::from(i).to_string());
-            store
-                .begin_attempt(&key, &spray, clock.now())
-                .await
-                .unwrap();
+            match store.begin_attempt(&ip_key(i), &spray, clock.now()).await {
+                Ok(_) => {}
+                Err(StoreError::Full { live_keys, .. }) => {
+                    assert_eq!(live_keys, 10_000);
+                    refused += 1;
+                }
+                Err(e) => panic!("{e}"),
+            }
         }
-        assert!(store.len() <= store.max_keys(), "{} keys", store.len());
-        assert!(store.max_keys() <= 10_000);
+        assert_eq!(store.len(), store.max_keys());
+        assert_eq!(store.max_keys(), 10_000);
+        assert_eq!(refused, 1_000_000 - (10_000 - 10));
         for key in &locked {
             let v = store
                 .begin_attempt(key, &limits, clock.now())
@@ -421,6 +435,120 @@ mod tests {
                 .unwrap();
             assert!(matches!(v, KeyVerdict::Locked { .. }), "{key} was evicted");
         }
+    }
+
+    #[tokio::test]
+    async fn a_flood_of_fresh_keys_cannot_reset_a_partial_count() {
+        let store = MemoryStore::with_max_keys(64);
+        let clock = FakeClock::new();
+        let limits = Limits::new(3).with_failure_window(Some(Duration::from_secs(60)));
+        let victim = Key::new("login").with_username("alice");
+        for _ in 0..2 {
+            store
+                .begin_attempt(&victim, &limits, clock.now())
+                .await
+                .unwrap();
+        }
+        let mut accepted = 0;
+        for i in 0..640 {
+            clock.advance(Duration::from_millis(10));
+            match store.begin_attempt(&ip_key(i), &limits, clock.now()).await {
+                Ok(_) => accepted += 1,
+                Err(e) => assert_eq!(
+                    e.to_string(),
+                    "memory store full: 64 keys hold live failures; raise memory_max_keys or use a shared store"
+                ),
+            }
+        }
+        assert_eq!(accepted, 63);
+        assert_eq!(store.len(), 64);
+        // The victim is still at two failures: the third reaches the limit.
+        let v = store
+            .begin_attempt(&victim, &limits, clock.now())
+            .await
+            .unwrap();
+        assert!(
+            matches!(
+                v,
+                KeyVerdict::Allowed {
+                    failures: 3,
+                    locks_on_failure: true,
+                    ..
+                }
+            ),
+            "{v:?}"
+        );
+        assert!(matches!(
+            store
+                .begin_attempt(&victim, &limits, clock.now())
+                .await
+                .unwrap(),
+            KeyVerdict::Locked { .. }
+        ));
+        // Once the flood's window has passed, its records go and new keys
+        // are counted again; the lock (until reset) stays.
+        clock.advance(Duration::from_secs(61));
+        assert!(store
+            .begin_attempt(&ip_key(10_000), &limits, clock.now())
+            .await
+            .is_ok());
+        let listed = store.list(&ListQuery::all(), clock.now()).await.unwrap();
+        assert_eq!(listed.len(), 2, "{listed:?}");
+        assert!(listed.iter().any(|s| s.key == victim && s.locked));
+    }
+
+    #[tokio::test]
+    async fn a_success_frees_its_slot_in_a_full_store() {
+        let store = MemoryStore::with_max_keys(4);
+        let clock = FakeClock::new();
+        let limits = Limits::new(3);
+        for i in 0..4 {
+            store
+                .begin_attempt(&ip_key(i), &limits, clock.now())
+                .await
+                .unwrap();
+        }
+        assert!(store
+            .begin_attempt(&ip_key(9), &limits, clock.now())
+            .await
+            .is_err());
+        let t = to_ms(clock.now());
+        store
+            .release(
+                &ip_key(0),
+                &Release::give_back(t, false),
+                &limits,
+                clock.now(),
+            )
+            .await
+            .unwrap();
+        assert!(store
+            .begin_attempt(&ip_key(9), &limits, clock.now())
+            .await
+            .is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_sharded_store_fills_shard_by_shard_up_to_its_bound() {
+        let store = MemoryStore::with_max_keys(20_000);
+        let clock = FakeClock::new();
+        let limits = Limits::new(3);
+        let mut refused = 0;
+        for i in 0..100_000u32 {
+            if let Err(e) = store.begin_attempt(&ip_key(i), &limits, clock.now()).await {
+                // The key's shard is full, and the message says so.
+                assert!(
+                    matches!(e, StoreError::Full { live_keys, shards, .. }
+                        if shards > 1 && live_keys == store.max_keys() / shards),
+                    "{e}"
+                );
+                assert!(e.to_string().contains("in this key's shard"), "{e}");
+                refused += 1;
+            }
+        }
+        assert_eq!(refused, 100_000 - store.max_keys());
+        assert_eq!(store.len(), store.max_keys());
+        assert!(store.max_keys() <= 20_000);
     }
 
     #[tokio::test]

@@ -64,6 +64,25 @@ pub enum StoreError {
     /// Stored data could not be read back.
     #[error("corrupt store data: {0}")]
     Corrupt(String),
+    /// A bounded store has no room for a new key: every record it could
+    /// hold still counts (live failures, a lock, or a progressive lock
+    /// history), and dropping one would hand an attacker a fresh count.
+    /// Keys the store already tracks keep counting; `on_store_error`
+    /// decides the attempt on the new key.
+    #[error(
+        "memory store full: {live_keys} keys hold live failures{}; raise memory_max_keys or use a shared store",
+        full_scope(*.shards, *.max_keys)
+    )]
+    Full {
+        /// Records in the full part of the store, none of which can be
+        /// dropped yet.
+        live_keys: usize,
+        /// How many shards the store is split into (the key's shard is
+        /// full; `live_keys` counts that shard).
+        shards: usize,
+        /// The store's bound on tracked keys.
+        max_keys: usize,
+    },
     /// Any other backend failure.
     #[error("store backend error: {message}")]
     Backend {
@@ -96,6 +115,15 @@ impl StoreError {
             message: message.into(),
             source: Some(Box::new(source)),
         }
+    }
+}
+
+/// Where a [`StoreError::Full`] applies: the whole store, or one shard of it.
+fn full_scope(shards: usize, max_keys: usize) -> String {
+    if shards <= 1 {
+        String::new()
+    } else {
+        format!(" in this key's shard (1 of {shards}, {max_keys} keys in all)")
     }
 }
 
