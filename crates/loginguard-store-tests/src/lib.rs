@@ -23,6 +23,8 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+pub mod outage;
+
 use async_trait::async_trait;
 use loginguard_core::audit::{AuditEntry, AuditKind, LogQuery, LogRetention};
 use loginguard_core::record::{to_ms, KeyVerdict, Limits, Release, Tag};

@@ -1,8 +1,12 @@
 //! Test support: the server of `LOGINGUARD_TEST_POSTGRES_URL` and a fresh
-//! schema per test. Schemas of earlier runs (older than an hour) are
-//! dropped, so runs never collide and never pile up.
+//! schema per test (schemas of earlier runs, older than an hour, are
+//! dropped, so runs never collide and never pile up), and private servers
+//! that a test may stop.
 #![allow(dead_code, unreachable_pub)]
 
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use loginguard_postgres::{PostgresOptions, PostgresStore};
@@ -82,4 +86,170 @@ pub async fn open_stores(url: &str, schema: &str, handles: usize) -> Vec<Postgre
         );
     }
     stores
+}
+
+/// A private PostgreSQL cluster in a temporary directory, on a free
+/// loopback port, stopped on drop. The server refuses to run as root, so
+/// as root every command runs as the `postgres` OS user.
+pub struct PrivateServer {
+    pub port: u16,
+    bin: std::path::PathBuf,
+    as_postgres: bool,
+    dir: tempfile::TempDir,
+    running: bool,
+}
+
+impl PrivateServer {
+    /// The directory holding `initdb` and `pg_ctl`; prints why not when
+    /// missing (or when running as root without a `postgres` user).
+    pub fn installed() -> Option<std::path::PathBuf> {
+        let mut bins: Vec<std::path::PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+            .map(|dirs| {
+                dirs.filter_map(Result::ok)
+                    .map(|d| d.path().join("bin"))
+                    .filter(|b| b.join("initdb").is_file() && b.join("pg_ctl").is_file())
+                    .collect()
+            })
+            .unwrap_or_default();
+        bins.sort();
+        let Some(bin) = bins.pop() else {
+            loginguard_testing::skip!(
+                "no /usr/lib/postgresql/*/bin/initdb and pg_ctl (apt-get install postgresql)"
+            );
+            return None;
+        };
+        if is_root() && !run_ok(Command::new("id").arg("postgres")) {
+            loginguard_testing::skip!(
+                "running as root and there is no `postgres` user to run initdb as"
+            );
+            return None;
+        }
+        Some(bin)
+    }
+
+    /// Creates a cluster (trust authentication, no fsync) and starts it.
+    pub fn start(bin: &Path) -> PrivateServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let as_postgres = is_root();
+        if as_postgres {
+            assert!(run_ok(
+                Command::new("chown").arg("postgres:").arg(dir.path())
+            ));
+        }
+        let mut server = PrivateServer {
+            port: 0,
+            bin: bin.to_owned(),
+            as_postgres,
+            dir,
+            running: false,
+        };
+        let data = server.data();
+        let mut initdb = server.command("initdb");
+        initdb.arg("-D").arg(&data).args([
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+            "-E",
+            "UTF8",
+        ]);
+        assert!(run_ok(&mut initdb), "initdb failed");
+        for _ in 0..10 {
+            server.port = TcpListener::bind("127.0.0.1:0")
+                .expect("bind a free port")
+                .local_addr()
+                .unwrap()
+                .port();
+            if server.try_start() {
+                return server;
+            }
+        }
+        panic!("the private PostgreSQL found no free port");
+    }
+
+    fn data(&self) -> std::path::PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn command(&self, tool: &str) -> Command {
+        let path = self.bin.join(tool);
+        let mut cmd = if self.as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(path);
+            c
+        } else {
+            Command::new(path)
+        };
+        cmd.stdout(Stdio::null()).stderr(Stdio::null());
+        cmd
+    }
+
+    fn try_start(&mut self) -> bool {
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.path().display()
+        );
+        let mut start = self.command("pg_ctl");
+        start
+            .arg("-D")
+            .arg(self.data())
+            .arg("-o")
+            .arg(options)
+            .arg("-l")
+            .arg(self.dir.path().join("log"))
+            .args(["-w", "-t", "30", "start"]);
+        self.running = run_ok(&mut start);
+        self.running
+    }
+
+    /// Starts the server again on the same port; waits until it accepts
+    /// connections.
+    pub fn restart(&mut self) {
+        assert!(!self.running, "already running");
+        assert!(
+            self.try_start(),
+            "PostgreSQL could not start again on port {}",
+            self.port
+        );
+    }
+
+    /// Stops the server at once (`pg_ctl stop -m immediate`: like a crash,
+    /// recovered from the WAL on the next start) and waits until it is gone.
+    pub fn kill(&mut self) {
+        if self.running {
+            let mut stop = self.command("pg_ctl");
+            stop.arg("-D")
+                .arg(self.data())
+                .args(["-m", "immediate", "-w", "stop"]);
+            let _ = stop.status();
+            self.running = false;
+        }
+    }
+
+    /// `postgres://postgres@127.0.0.1:<port>/postgres`
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for PrivateServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+fn run_ok(cmd: &mut Command) -> bool {
+    cmd.stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
