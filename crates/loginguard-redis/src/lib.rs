@@ -58,3 +58,23 @@ pub use target::Target;
 
 /// The Redis client crate this store is built on.
 pub use redis;
+
+/// The stored-record codec, for the fuzz targets in `fuzz/`; not part of
+/// the API and may change at any time.
+#[doc(hidden)]
+pub mod fuzzing {
+    use loginguard_core::record::{KeyRecord, Limits};
+
+    /// Decodes a record value: the record and when it expires (ms).
+    pub fn decode(value: &str) -> Option<(KeyRecord, Option<i64>)> {
+        crate::codec::decode(value).map(|s| (s.record, s.expires_at))
+    }
+
+    /// The stored form of `rec` and its TTL in ms, as the store writes it.
+    pub fn encode(rec: &KeyRecord, limits: &Limits, now: i64, retention_ms: i64) -> (String, i64) {
+        crate::codec::encode(rec, limits, now, retention_ms)
+    }
+
+    /// The shortest TTL the store sets (ms).
+    pub const MIN_TTL_MS: i64 = crate::codec::MIN_TTL_MS;
+}

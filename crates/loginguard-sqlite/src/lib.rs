@@ -295,3 +295,18 @@ impl FromStr for SqliteStoreBuilder {
         SqliteStore::from_url(url)
     }
 }
+
+/// The stored-record codec, for the fuzz targets in `fuzz/`; not part of
+/// the API and may change at any time.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Encodes failure times as the `failures` column holds them.
+    pub fn encode_failures(failures: &[i64]) -> String {
+        crate::codec::encode_failures(failures)
+    }
+
+    /// Decodes a `failures` column; `None` when it is not in that format.
+    pub fn decode_failures(text: &str) -> Option<Vec<i64>> {
+        crate::codec::decode_failures(text)
+    }
+}
