@@ -1,7 +1,8 @@
 //! The Redis store's record value: any record, under any limits, encodes
-//! to a value that decodes to it, with the expiry the limits give and a
-//! TTL the store can set; any text either decodes (to a record that
-//! round-trips) or is refused, never a panic.
+//! to a (version 2) value that decodes to it, with the expiry the limits
+//! give and a TTL the store can set; any text, version 1 and 2 values
+//! among them, either decodes (to a record that round-trips) or is
+//! refused, never a panic.
 #![no_main]
 
 use std::time::Duration;
@@ -22,6 +23,8 @@ struct Input {
     locked_until: Option<u64>,
     lock_count: u32,
     updated_at: u64,
+    refused: u32,
+    tags: Vec<(u64, u64)>,
     now: u64,
     failure_limit: u32,
     failure_window_s: Option<u32>,
@@ -59,6 +62,8 @@ fuzz_target!(|data: &[u8]| {
         locked_until: input.locked_until.map(time),
         lock_count: input.lock_count,
         updated_at: time(input.updated_at),
+        refused: input.refused,
+        tags: input.tags.iter().map(|&(t, tag)| (time(t), tag)).collect(),
     };
     let limits = Limits::new(input.failure_limit)
         .with_failure_window(secs(input.failure_window_s))
@@ -70,6 +75,7 @@ fuzz_target!(|data: &[u8]| {
     let now = time(input.now);
     let retention = i64::from(input.retention_ms.max(1));
     let (value, ttl) = encode(&record, &limits, now, retention);
+    assert!(value.starts_with("2|"), "{value:?}");
     let (decoded, expires) = decode(&value).unwrap_or_else(|| panic!("{value:?}"));
     assert_eq!(decoded, record, "{value:?}");
     assert_eq!(expires, record.expires_at(&limits), "{value:?}");

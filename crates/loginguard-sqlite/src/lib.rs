@@ -309,4 +309,14 @@ pub mod fuzzing {
     pub fn decode_failures(text: &str) -> Option<Vec<i64>> {
         crate::codec::decode_failures(text)
     }
+
+    /// Encodes remembered tags as the `tags` column holds them.
+    pub fn encode_tags(tags: &[(i64, loginguard_core::record::Tag)]) -> String {
+        crate::codec::encode_tags(tags)
+    }
+
+    /// Decodes a `tags` column; `None` when it is not in that format.
+    pub fn decode_tags(text: &str) -> Option<Vec<(i64, loginguard_core::record::Tag)>> {
+        crate::codec::decode_tags(text)
+    }
 }
