@@ -33,7 +33,7 @@ fn scratch() -> &'static PathBuf {
 /// What a loaded configuration amounts to, for comparing two loads.
 fn summary(c: &Config) -> String {
     format!(
-        "{} {:?} {} {:?} {} {} {:?} {:?} {:?}",
+        "{} {:?} {} {:?} {} {} {:?} {:?} {:?} {:?}",
         serde_json::to_string(&c.policy).unwrap_or_default(),
         c.store,
         c.auto_migrate,
@@ -42,6 +42,7 @@ fn summary(c: &Config) -> String {
         c.memory_max_keys,
         c.admin_password_hash,
         c.admin_token,
+        c.secret_file,
         c.proxy,
     )
 }
