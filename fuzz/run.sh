@@ -51,8 +51,13 @@ for target in $targets; do
   if cargo +nightly fuzz run -O "$target" "$corpus" "${seeds[@]}" -- "${dict[@]}" \
       -max_total_time="$secs" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
       -print_final_stats=1 >"/tmp/fuzz-$target.log" 2>&1; then
-    grep -E '^stat::(number_of_executed_units|average_exec_per_sec|new_units_added)' \
-      "/tmp/fuzz-$target.log" | sed "s/^/    /"
+    # No final stats: the fuzzer was stopped from outside (a signal).
+    if ! grep -E '^stat::(number_of_executed_units|average_exec_per_sec|new_units_added)' \
+        "/tmp/fuzz-$target.log" | sed "s/^/    /"; then
+      tail -n 5 "/tmp/fuzz-$target.log"
+      echo "    $target stopped before the end of its run (interrupted?)"
+      failed+=("$target (interrupted)")
+    fi
   else
     tail -n 40 "/tmp/fuzz-$target.log"
     echo "    crash input: fuzz/artifacts/$target/ (add it to fuzz/regressions/$target/)"
