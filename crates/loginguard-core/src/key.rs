@@ -379,6 +379,9 @@ pub struct KeyFilter {
     pub ip: Option<String>,
     /// Keys whose username component is this.
     pub username: Option<String>,
+    /// Only the keys of sprayed passwords (see [`Key::is_spray`]); the ip
+    /// and username are then not looked at.
+    pub sprayed: bool,
 }
 
 impl KeyFilter {
@@ -408,12 +411,22 @@ impl KeyFilter {
         self
     }
 
+    /// Restricts to the keys of sprayed passwords.
+    #[must_use]
+    pub fn sprayed(mut self) -> KeyFilter {
+        self.sprayed = true;
+        self
+    }
+
     /// Whether `key` matches this filter.
     pub fn matches(&self, key: &Key) -> bool {
         if let Some(scope) = &self.scope {
             if scope != key.scope() {
                 return false;
             }
+        }
+        if self.sprayed {
+            return key.is_spray();
         }
         let checks = [(&self.ip, key.ip()), (&self.username, key.username())];
         let mut any_given = false;

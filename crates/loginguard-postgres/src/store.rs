@@ -25,6 +25,21 @@ const FILTER: &str = "($1::text IS NULL OR scope = $1) \
      AND NOT (ip IS NOT NULL AND $2::text IS NOT NULL AND ip <> $2) \
      AND NOT (username IS NOT NULL AND $3::text IS NOT NULL AND username <> $3)";
 
+/// [`FILTER`] for [`KeyFilter::sprayed`]: the keys of sprayed passwords
+/// (they have no other component), with `$2` and `$3` unused.
+const SPRAYED: &str = "($1::text IS NULL OR scope = $1) \
+     AND ($2::text IS NULL OR TRUE) AND ($3::text IS NULL OR TRUE) \
+     AND ip IS NULL AND username IS NULL AND position('/password=' in id) > 0";
+
+/// The SQL condition of `filter`.
+fn filter_sql(filter: &KeyFilter) -> &'static str {
+    if filter.sprayed {
+        SPRAYED
+    } else {
+        FILTER
+    }
+}
+
 /// A [`Store`] and [`AuditLog`] in PostgreSQL; see the crate docs.
 pub struct PostgresStore {
     pub(crate) pool: PgPool,
@@ -487,7 +502,7 @@ impl Store for PostgresStore {
 
     async fn reset(&self, filter: &KeyFilter) -> Result<u64, StoreError> {
         self.ensure_schema().await?;
-        let sql = format!("DELETE FROM lockout_keys WHERE {FILTER}");
+        let sql = format!("DELETE FROM lockout_keys WHERE {}", filter_sql(filter));
         let done = self
             .bounded(async {
                 sqlx::query(&sql)
@@ -508,11 +523,12 @@ impl Store for PostgresStore {
         // records are left out.
         let sql = format!(
             "SELECT id, failures, locked, locked_until, lock_count, updated_at, refused, tags \
-             FROM lockout_keys WHERE {FILTER} \
+             FROM lockout_keys WHERE {filter} \
              AND ((locked AND (locked_until IS NULL OR locked_until > $4)) \
                   OR (NOT $5 AND cardinality(failures) > 0 \
                       AND (expires_at IS NULL OR expires_at > $4))) \
-             ORDER BY updated_at DESC LIMIT $6"
+             ORDER BY updated_at DESC LIMIT $6",
+            filter = filter_sql(&query.filter)
         );
         let now_ms = to_ms(now);
         let limit = query.limit.map(|n| i64::try_from(n).unwrap_or(i64::MAX));

@@ -17,6 +17,11 @@ fn push_filter(qb: &mut QueryBuilder<'_, Sqlite>, filter: &KeyFilter) {
     if let Some(scope) = &filter.scope {
         qb.push(" AND scope = ").push_bind(scope.clone());
     }
+    if filter.sprayed {
+        // A password's key has no other component (see `Key::is_spray`).
+        qb.push(" AND ip IS NULL AND username IS NULL AND instr(id, '/password=') > 0");
+        return;
+    }
     let given: Vec<(&str, &String)> = [("ip", &filter.ip), ("username", &filter.username)]
         .into_iter()
         .filter_map(|(col, v)| v.as_ref().map(|v| (col, v)))

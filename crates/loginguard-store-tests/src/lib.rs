@@ -74,6 +74,7 @@ macro_rules! store_tests {
             remembered_tags_count_once_and_leave_with_a_right_password,
             a_remembered_tag_during_a_lock_neither_counts_nor_restarts_it,
             list_counts_refusals_since_the_lock,
+            device_and_spray_keys_round_trip_and_reset_apart,
             exactness_with_tags_at_most_the_limit_distinct_tags_checked,
             awkward_key_values_round_trip,
             audit_log_appends_filters_caps_and_purges,
@@ -740,5 +741,42 @@ pub mod suite {
             limit as usize,
             "only the counted tags were checked again: {checked:?}"
         );
+    }
+
+    pub async fn device_and_spray_keys_round_trip_and_reset_apart(h: &dyn Harness) {
+        let Some(s) = one(h).await else { return };
+        let now = t0();
+        let limits = Limits::new(1);
+        let shared = key("alice");
+        let device = key("alice").with_device("0123456789abcdef0123456789abcdef");
+        let spray = Key::new("login").with_password("00ff00ff00ff00ff");
+        let other_scope = Key::new("otp").with_password("00ff00ff00ff00ff");
+        for k in [&shared, &device, &spray, &other_scope] {
+            s.begin_attempt(k, &limits, now).await.unwrap();
+        }
+        let listed = s.list(&ListQuery::all(), now).await.unwrap();
+        assert_eq!(listed.len(), 4, "{listed:?}");
+        for k in [&shared, &device, &spray, &other_scope] {
+            assert!(listed.iter().any(|l| &l.key == k), "{k} round-trips");
+        }
+        let sprayed = s
+            .list(&ListQuery::all().filter(KeyFilter::all().sprayed()), now)
+            .await
+            .unwrap();
+        assert_eq!(sprayed.len(), 2, "{sprayed:?}");
+        // A username's reset clears its device keys, never a password's key.
+        assert_eq!(
+            s.reset(&KeyFilter::all().username("alice")).await.unwrap(),
+            2
+        );
+        assert_eq!(
+            s.reset(&KeyFilter::all().scope("login").sprayed())
+                .await
+                .unwrap(),
+            1
+        );
+        let left = s.list(&ListQuery::all(), now).await.unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].key, other_scope);
     }
 }

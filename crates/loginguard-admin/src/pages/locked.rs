@@ -87,7 +87,10 @@ pub(crate) fn table(base: &str, csrf: &str, keys: &[KeyStatus], now: SystemTime)
                         tr data-key=(k.key.id()) {
                             td { (k.key.scope()) }
                             td.whole.ip { (or_dash(k.key.ip())) }
-                            td.whole.username { (or_dash(k.key.username())) }
+                            td.whole.username {
+                                @if k.key.is_spray() { span.muted { "a sprayed password" } }
+                                @else { (or_dash(k.key.username())) }
+                            }
                             td { (or_dash(k.key.user_agent())) }
                             td { (k.failures) @if k.lock_count > 1 { " " span.muted { "(lock " (k.lock_count) ")" } } }
                             td.refused { (k.refused) }
@@ -118,6 +121,9 @@ pub(crate) struct UnlockForm {
 /// The filter that unlocks `key`: its scope, IP and username. `None` for a
 /// key with neither (a user-agent-only key), which no filter singles out.
 pub(crate) fn filter_for(key: &Key) -> Option<KeyFilter> {
+    if key.is_spray() {
+        return Some(KeyFilter::all().scope(key.scope()).sprayed());
+    }
     if key.ip().is_none() && key.username().is_none() {
         return None;
     }

@@ -75,7 +75,7 @@ pub(crate) async fn run(global: &Global, args: Args) -> anyhow::Result<()> {
             (true, Some(t)) => until(t, now),
         };
         table.row(vec![
-            k.key.id().to_owned(),
+            k.key.label().into_owned(),
             k.failures.to_string(),
             if k.locked {
                 k.refused.to_string()
@@ -97,7 +97,7 @@ pub(crate) async fn run(global: &Global, args: Args) -> anyhow::Result<()> {
 
 fn to_json(k: &KeyStatus) -> serde_json::Value {
     json!({
-        "key": k.key.id(),
+        "key": k.key.label(),
         "scope": k.key.scope(),
         "ip": k.key.ip(),
         "username": k.key.username(),

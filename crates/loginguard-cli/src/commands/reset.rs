@@ -20,6 +20,9 @@ pub(crate) struct Args {
     /// Only keys of this scope (guarded endpoint), e.g. login.
     #[arg(long, value_name = "SCOPE")]
     pub(crate) scope: Option<String>,
+    /// Only the locks of sprayed passwords (spray_limit).
+    #[arg(long, conflicts_with_all = ["ip", "username"])]
+    pub(crate) sprayed: bool,
 }
 
 pub(crate) async fn run(global: &Global, args: Args) -> anyhow::Result<()> {
@@ -39,6 +42,10 @@ pub(crate) async fn run(global: &Global, args: Args) -> anyhow::Result<()> {
     if let Some(scope) = args.scope {
         what.push(format!("scope {scope:?}"));
         filter = filter.scope(scope);
+    }
+    if args.sprayed {
+        what.push("sprayed passwords".to_owned());
+        filter = filter.sprayed();
     }
     let cleared = store.reset(&filter).await?;
     let what = if what.is_empty() {
