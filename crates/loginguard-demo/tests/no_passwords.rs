@@ -80,7 +80,7 @@ fn no_password_or_unkeyed_hash_of_one_is_kept_anywhere() {
                 .cookie_store(true)
                 .build()
                 .unwrap();
-            let mut post = |user: &'static str, password: &'static str| {
+            let post = |user: &'static str, password: &'static str| {
                 let c = c.clone();
                 let url = format!("{base}/login");
                 async move {
