@@ -123,6 +123,11 @@ where
             }
             attempt = attempt.username(name);
         }
+        if policy.needs_password() {
+            if let Some(password) = credentials.password() {
+                attempt = attempt.password(password);
+            }
+        }
         let ticket = match self.guard.begin(attempt).await {
             Ok(Decision::Proceed(ticket)) => ticket,
             Ok(Decision::Refused(lockout)) => {

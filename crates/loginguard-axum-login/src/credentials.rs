@@ -18,6 +18,10 @@ use crate::context::LoginContext;
 ///     fn username(&self) -> Option<&str> {
 ///         Some(&self.username)
 ///     }
+///     // Lets `ignore_repeated_password` and `spray_limit` hash it.
+///     fn password(&self) -> Option<&[u8]> {
+///         Some(self.password.as_bytes())
+///     }
 /// }
 /// ```
 ///
@@ -27,6 +31,14 @@ pub trait LoginCredentials {
     /// The username as typed; loginguard trims it (and case-folds it with
     /// `username_case_insensitive`).
     fn username(&self) -> Option<&str>;
+
+    /// The password as submitted, for its keyed hash only
+    /// (`ignore_repeated_password`, `spray_limit`); loginguard drops it
+    /// before judging the attempt. Default: none, and those two features
+    /// see nothing.
+    fn password(&self) -> Option<&[u8]> {
+        None
+    }
 }
 
 /// Credentials plus the request they came with: what

@@ -36,6 +36,9 @@ impl LoginCredentials for Creds {
     fn username(&self) -> Option<&str> {
         Some("alice")
     }
+    fn password(&self) -> Option<&[u8]> {
+        Some(self.0.as_bytes())
+    }
 }
 
 /// "right" logs in, "down" fails as the database would, anything else is wrong.
@@ -140,4 +143,24 @@ async fn without_reset_on_success_a_success_only_gives_its_own_try_back() {
         assert_ne!(try_password(&backend, password).await, "locked");
     }
     assert_eq!(try_password(&backend, "c").await, "locked");
+}
+
+#[tokio::test]
+async fn a_repeated_wrong_password_counts_once_when_the_credentials_give_it() {
+    let policy = Policy::builder()
+        .secret(Some(
+            loginguard_core::Secret::new("a test secret of at least 32 bytes!").unwrap(),
+        ))
+        .ignore_repeated_password(true)
+        .build()
+        .unwrap();
+    let (backend, calls) = backend_with(policy);
+    for _ in 0..10 {
+        assert_eq!(try_password(&backend, "stale").await, "none");
+    }
+    assert_eq!(try_password(&backend, "right").await, "user");
+    assert_eq!(calls.load(Ordering::SeqCst), 11);
+    // Distinct wrong passwords still lock at the limit (3, "stale" once).
+    assert_eq!(try_password(&backend, "x").await, "none");
+    assert_eq!(try_password(&backend, "y").await, "locked");
 }
