@@ -239,11 +239,11 @@ impl fmt::Debug for DeviceCookie {
     }
 }
 
-/// The keyed hashes of one attempt (see [`Guard::tags`]).
-#[derive(Debug, Default)]
-struct AttemptTags {
-    repeat: Option<Tag>,
-    spray: Option<(Key, Tag, Limits)>,
+/// One key of an attempt to begin: a criterion's, or the password's spray
+/// key (hashed only when it is reached).
+enum Step {
+    Key(Key),
+    Spray,
 }
 
 /// One key an attempt was begun on.
@@ -708,24 +708,34 @@ impl Guard {
             .unwrap_or(p.failure_limit);
         let limits = p.limits(limit);
         let device = self.trusted_device(&attempt, cookie.as_deref(), time);
-        let mut tags = self.tags(&attempt, password.as_ref());
-        drop(password);
-        if device.is_some() {
-            // A trusted device of the user is never refused by a spray lock.
-            tags.spray = None;
-        }
+        let repeat = self.repeat_tag(&attempt, password.as_ref());
         let mut counted: Vec<Counted> = Vec::new();
         let mut locked: Option<(Key, Option<i64>)> = None;
         let mut full = false;
-        let spray_key = tags
-            .spray
-            .map(|(key, tag, limits)| (key, Some(tag), limits, true));
-        let keys = self
+        // The password's spray key comes last, hashed only when reached: a
+        // trusted device of the user never meets it, nor a refused attempt.
+        let spray_step = (device.is_none() && password.is_some() && p.spray_lock().is_some())
+            .then_some(Step::Spray);
+        let steps = self
             .keys_on(&attempt, device.as_deref())
             .into_iter()
-            .map(|key| (key, tags.repeat, limits.clone(), false))
-            .chain(spray_key);
-        for (key, tag, key_limits, spray) in keys {
+            .map(Step::Key)
+            .chain(spray_step);
+        for step in steps {
+            let (key, tag, key_limits, spray) = match step {
+                Step::Key(key) => (key, repeat, limits.clone(), false),
+                Step::Spray => {
+                    if locked.is_some() {
+                        continue;
+                    }
+                    let Some((key, tag, spray_limits)) =
+                        self.spray_key(&attempt, password.as_ref())
+                    else {
+                        continue;
+                    };
+                    (key, Some(tag), spray_limits, true)
+                }
+            };
             match self
                 .timed(self.store.begin_tagged(&key, &key_limits, tag, time))
                 .await
@@ -758,6 +768,7 @@ impl Guard {
                 }
             }
         }
+        drop(password);
         if let Some((key, until)) = locked {
             // The password of a refused attempt is never checked: a spray
             // key gives it back always, the other keys unless refused
@@ -899,29 +910,35 @@ impl Guard {
             .spray_limits(self.policy.spray_lock().unwrap_or(1))
     }
 
-    /// The keyed hashes of an attempt: the tag its keys remember of its
-    /// password (`ignore_repeated_password`), and its password's spray key
-    /// with the account's tag (`spray_limit`). Nothing without a secret or
-    /// a password.
-    fn tags(&self, attempt: &Attempt, password: Option<&Password>) -> AttemptTags {
+    /// The tag an attempt's keys remember of its password
+    /// (`ignore_repeated_password`); none without a secret or a password.
+    fn repeat_tag(&self, attempt: &Attempt, password: Option<&Password>) -> Option<Tag> {
         let p = &self.policy;
         let (Some(secret), Some(password)) = (&p.secret, password) else {
-            return AttemptTags::default();
+            return None;
         };
         let username = attempt.username.as_deref().unwrap_or_default();
-        AttemptTags {
-            repeat: p
-                .forgives_repeats()
-                .then(|| secret.password_tag(&p.scope, username, password.bytes())),
-            spray: p.spray_lock().map(|n| {
-                (
-                    Key::new(p.scope.clone())
-                        .with_password(secret.spray_id(&p.scope, password.bytes())),
-                    secret.account_tag(&p.scope, username),
-                    p.spray_limits(n),
-                )
-            }),
-        }
+        p.forgives_repeats()
+            .then(|| secret.password_tag(&p.scope, username, password.bytes()))
+    }
+
+    /// The attempt's password's spray key, the account's tag on it and its
+    /// limits (`spray_limit`); none without a secret or a password.
+    fn spray_key(
+        &self,
+        attempt: &Attempt,
+        password: Option<&Password>,
+    ) -> Option<(Key, Tag, Limits)> {
+        let p = &self.policy;
+        let (Some(secret), Some(password), Some(n)) = (&p.secret, password, p.spray_lock()) else {
+            return None;
+        };
+        let username = attempt.username.as_deref().unwrap_or_default();
+        Some((
+            Key::new(p.scope.clone()).with_password(secret.spray_id(&p.scope, password.bytes())),
+            secret.account_tag(&p.scope, username),
+            p.spray_limits(n),
+        ))
     }
 
     /// The password was right: gives the counted attempt back (or clears

@@ -709,10 +709,21 @@ pub mod suite {
         let Some(stores) = h.open(2).await else {
             return;
         };
+        // A trusted device's key (tags: passwords) and a password's spray
+        // key (tags: accounts).
+        let device = Key::new("login")
+            .with_username("alice")
+            .with_device("0123456789abcdef0123456789abcdef");
+        let spray = Key::new("login").with_password("0123456789abcdef");
+        for k in [device, spray] {
+            tagged_hammer(&stores, k).await;
+        }
+    }
+
+    async fn tagged_hammer(stores: &[Arc<dyn Store>], k: Key) {
         let limit = 5u32;
         let limits = Limits::new(limit).with_remember(limit);
         let now = t0();
-        let k = Key::new("login").with_username("sprayed");
         let mut tasks = Vec::new();
         for i in 0..1_000u64 {
             let store = stores[(i % 2) as usize].clone();
@@ -735,11 +746,14 @@ pub mod suite {
                 counted_n += u32::from(c);
             }
         }
-        assert_eq!(counted_n, limit, "exactly failure_limit attempts counted");
+        assert_eq!(
+            counted_n, limit,
+            "{k}: exactly failure_limit attempts counted"
+        );
         assert_eq!(
             checked.len(),
             limit as usize,
-            "only the counted tags were checked again: {checked:?}"
+            "{k}: only the counted tags were checked again: {checked:?}"
         );
     }
 
