@@ -60,8 +60,8 @@ instructions() { # binary: instructions per refusal
     curl -s -o /dev/null "http://$ADDR/" && break
     sleep 0.1
   done
-  for _ in 1 2 3; do
-    curl -s -o /dev/null -d 'username=alice&password=wrong' "http://$ADDR/login"
+  for i in 1 2 3; do # distinct passwords: a repeated one may count once
+    curl -s -o /dev/null -d "username=alice&password=wrong$i" "http://$ADDR/login"
   done
   send "$WARM"
   callgrind_control -z "$SERVER" >/dev/null
