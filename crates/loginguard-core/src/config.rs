@@ -192,15 +192,30 @@ fn proxy_table(value: Value, origin: &Origin) -> Result<ProxyTable, PolicyError>
     })
 }
 
+/// The most of a secret file that is read, in bytes.
+const SECRET_FILE_MAX_BYTES: u64 = 4096;
+
 /// Reads a secret file: its content, trimmed, is the secret.
 pub fn read_secret_file(path: &Path) -> Result<crate::Secret, PolicyError> {
-    let text =
-        zeroize::Zeroizing::new(
-            std::fs::read_to_string(path).map_err(|e| PolicyError::File {
-                path: path.display().to_string(),
-                message: format!("{e} (secret_file must name a readable file holding the secret)"),
-            })?,
-        );
+    use std::io::Read;
+    let unreadable = |e: std::io::Error| PolicyError::File {
+        path: path.display().to_string(),
+        message: format!("{e} (secret_file must name a readable file holding the secret)"),
+    };
+    let mut text = zeroize::Zeroizing::new(String::new());
+    // A secret is short: a device or a huge file named by mistake must not
+    // hang the load.
+    std::fs::File::open(path)
+        .and_then(|f| f.take(SECRET_FILE_MAX_BYTES + 1).read_to_string(&mut text))
+        .map_err(unreadable)?;
+    if text.len() as u64 > SECRET_FILE_MAX_BYTES {
+        return Err(PolicyError::File {
+            path: path.display().to_string(),
+            message: format!(
+                "longer than {SECRET_FILE_MAX_BYTES} bytes (secret_file must hold the secret alone, e.g. the output of `openssl rand -hex 32`)"
+            ),
+        });
+    }
     crate::Secret::new(text.trim()).map_err(|_| {
         PolicyError::invalid(
             "secret_file",
@@ -628,6 +643,40 @@ mod tests {
         }
         let c = Config::from_toml_str("store_prefix = \"shop_prod\"").unwrap();
         assert_eq!(c.store_prefix, "shop_prod");
+    }
+
+    #[test]
+    fn a_secret_file_is_read_trimmed_and_bounded() {
+        let dir = std::env::temp_dir().join(format!("lg-secret-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("secret");
+        std::fs::write(&file, "0123456789abcdef0123456789abcdef\n").unwrap();
+        let text = format!("secret_file = {:?}", file.display().to_string());
+        assert!(Config::from_toml_str(&text)
+            .unwrap()
+            .policy
+            .secret
+            .is_some());
+        let both = format!("{text}\nsecret = \"0123456789abcdef0123456789abcdef\"");
+        assert!(Config::from_toml_str(&both)
+            .unwrap_err()
+            .to_string()
+            .contains("not both"));
+        std::fs::write(&file, "short").unwrap();
+        let err = Config::from_toml_str(&text).unwrap_err().to_string();
+        assert!(
+            err.contains("at least 32") && !err.contains("short"),
+            "{err}"
+        );
+        #[cfg(unix)]
+        {
+            let zero = "secret_file = \"/dev/zero\"";
+            assert!(
+                Config::from_toml_str(zero).is_err(),
+                "read up to a bound, then refused"
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -86,7 +86,7 @@ pub(crate) fn decode(value: &str) -> Option<Stored> {
         tags.split(',')
             .map(|pair| {
                 let (t, tag) = pair.split_once(':')?;
-                if tag.len() != 16 || !tag.bytes().all(|b| b.is_ascii_hexdigit()) {
+                if tag.len() != 16 || !tag.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
                     return None;
                 }
                 Some((t.parse().ok()?, Tag::from_str_radix(tag, 16).ok()?))
@@ -119,7 +119,7 @@ pub(crate) fn encode(
     retention_ms: i64,
 ) -> (String, i64) {
     let expires = rec.expires_at(limits);
-    let ttl = expires.map_or(retention_ms, |e| (e - now).max(MIN_TTL_MS));
+    let ttl = expires.map_or(retention_ms, |e| e.saturating_sub(now).max(MIN_TTL_MS));
     let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
     let failures: Vec<String> = rec.failures.iter().map(i64::to_string).collect();
     let tags: Vec<String> = rec
@@ -204,6 +204,10 @@ mod tests {
             (4, vec![(3, u64::MAX)])
         );
         assert!(decode("2|1||1|5||4|3:fff|3").is_none());
+        assert!(
+            decode("2|1||1|5||4|3:FFFFFFFFFFFFFFFF|3").is_none(),
+            "the scripts compare tags as lower-case text"
+        );
         assert!(decode("3|1||1|5||4||3").is_none());
         assert!(decode("1|0|x|0|5|15|").is_none());
     }

@@ -56,7 +56,7 @@ pub(crate) fn decode_tags(text: &str) -> Option<Vec<(i64, Tag)>> {
     text.split(',')
         .map(|pair| {
             let (t, tag) = pair.split_once(':')?;
-            if tag.len() != 16 || !tag.bytes().all(|b| b.is_ascii_hexdigit()) {
+            if tag.len() != 16 || !tag.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
                 return None;
             }
             Some((t.parse().ok()?, Tag::from_str_radix(tag, 16).ok()?))
