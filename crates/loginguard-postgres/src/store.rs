@@ -40,6 +40,9 @@ fn filter_sql(filter: &KeyFilter) -> &'static str {
     }
 }
 
+/// Key rows deleted by one statement of a purge.
+const PURGE_STEP_ROWS: i64 = 10_000;
+
 /// A [`Store`] and [`AuditLog`] in PostgreSQL; see the crate docs.
 pub struct PostgresStore {
     pub(crate) pool: PgPool,
@@ -563,16 +566,32 @@ impl Store for PostgresStore {
 
     async fn purge_expired(&self, now: SystemTime) -> Result<u64, StoreError> {
         self.ensure_schema().await?;
-        let done = self
-            .bounded(async {
-                sqlx::query("DELETE FROM lockout_keys WHERE expires_at <= $1")
-                    .bind(to_ms(now))
+        let now = to_ms(now);
+        let mut purged = 0;
+        // In steps, each one statement within the store timeout: one
+        // `DELETE` of a million rows would outlast it and be rolled back.
+        loop {
+            let step = self
+                .bounded(async {
+                    sqlx::query(
+                        "DELETE FROM lockout_keys WHERE id IN (SELECT id FROM lockout_keys \
+                         WHERE expires_at <= $1 LIMIT $2)",
+                    )
+                    .bind(now)
+                    .bind(PURGE_STEP_ROWS)
                     .execute(&self.pool)
                     .await
                     .map_err(PostgresStoreError::query("purge"))
-            })
-            .await?;
-        Ok(done.rows_affected())
+                })
+                .await?
+                .rows_affected();
+            purged += step;
+            if step < PURGE_STEP_ROWS.unsigned_abs() {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        Ok(purged)
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {

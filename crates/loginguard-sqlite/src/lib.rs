@@ -40,7 +40,8 @@ use std::time::Duration;
 
 use loginguard_core::StoreError;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
 use sqlx::{ConnectOptions, SqliteConnection};
 
@@ -184,7 +185,12 @@ impl SqliteStoreBuilder {
             }
             Location::Memory => "sqlite::memory:".to_owned(),
         };
-        let options = self.connect_options(create);
+        // A new database returns the pages its purges free to the file
+        // system (see `SqliteStore::shrink_file`); on an existing one this
+        // takes effect only after a `VACUUM`.
+        let options = self
+            .connect_options(create)
+            .auto_vacuum(SqliteAutoVacuum::Incremental);
         let mut conn: SqliteConnection = options
             .connect()
             .await

@@ -126,15 +126,47 @@ pub(crate) async fn reset<'e>(
 pub(crate) async fn purge_expired<'e>(
     exec: impl SqliteExecutor<'e>,
     now: i64,
+    limit: u32,
 ) -> Result<u64, SqliteError> {
     let done = sqlx::query(
-        "DELETE FROM loginguard_keys WHERE expires_at IS NOT NULL AND expires_at <= ?1",
+        "DELETE FROM loginguard_keys WHERE id IN (SELECT id FROM loginguard_keys \
+         WHERE expires_at IS NOT NULL AND expires_at <= ?1 LIMIT ?2)",
     )
     .bind(now)
+    .bind(i64::from(limit))
     .execute(exec)
     .await
     .map_err(SqliteError::driver("purging expired keys"))?;
     Ok(done.rows_affected())
+}
+
+/// Returns up to `pages` free pages at the end of the file to the file
+/// system (a no-op unless the database has `auto_vacuum = INCREMENTAL`);
+/// answers how many free pages there were before and are left after.
+pub(crate) async fn release_free_pages(
+    conn: &mut sqlx::SqliteConnection,
+    pages: u32,
+) -> Result<(i64, i64), SqliteError> {
+    let free = || sqlx::query_scalar::<_, i64>("PRAGMA freelist_count");
+    let before = free()
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(SqliteError::driver("counting free pages"))?;
+    if before == 0 {
+        return Ok((0, 0));
+    }
+    // `incremental_vacuum` frees one page per step of its statement.
+    sqlx::query(&format!("PRAGMA incremental_vacuum({pages})"))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(SqliteError::driver(
+            "returning free pages to the file system",
+        ))?;
+    let after = free()
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(SqliteError::driver("counting free pages"))?;
+    Ok((before, after))
 }
 
 /// Audit entries matching `query`, newest first.

@@ -30,6 +30,51 @@ macro_rules! read {
     };
 }
 
+/// Key rows deleted by one step of a purge.
+const PURGE_STEP_ROWS: u32 = 1_000;
+
+/// Free pages returned to the file system by one step of a purge.
+const VACUUM_STEP_PAGES: u32 = 256;
+
+/// Steps of returning free pages per purge at most (with 4 KiB pages,
+/// 1,024 x 256 pages: 1 GiB).
+const VACUUM_STEPS: u32 = 1_024;
+
+impl SqliteStore {
+    /// After a purge: returns free pages to the file system in steps (when
+    /// the database was created with `auto_vacuum = INCREMENTAL`; pages
+    /// left over by the step limit go at the next purge), then checkpoints
+    /// the write-ahead log, which SQLite's automatic checkpoint keeps at
+    /// about 1,000 pages anyway.
+    async fn shrink_file(&self) -> Result<(), StoreError> {
+        if self.inner.readers.is_none() {
+            return Ok(());
+        }
+        let mut released = false;
+        for _ in 0..VACUUM_STEPS {
+            let (before, left) = {
+                let mut conn = self.inner.writer.lock().await;
+                queries::release_free_pages(&mut conn, VACUUM_STEP_PAGES).await?
+            };
+            released |= left < before;
+            if left == 0 || left == before {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        if released {
+            // The file itself shrinks when the log is copied back into it;
+            // `PASSIVE` does what it can without waiting for readers.
+            let mut conn = self.inner.writer.lock().await;
+            sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(SqliteError::driver("checkpointing the write-ahead log"))?;
+        }
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn begin_tagged(
@@ -80,8 +125,23 @@ impl Store for SqliteStore {
     }
 
     async fn purge_expired(&self, now: SystemTime) -> Result<u64, StoreError> {
-        let mut conn = self.inner.writer.lock().await;
-        Ok(queries::purge_expired(&mut *conn, to_ms(now)).await?)
+        let now = to_ms(now);
+        let mut purged = 0;
+        // In steps, each holding the write connection briefly, so the
+        // attempts queued meanwhile wait for one step, not the whole purge.
+        loop {
+            let step = {
+                let mut conn = self.inner.writer.lock().await;
+                queries::purge_expired(&mut *conn, now, PURGE_STEP_ROWS).await?
+            };
+            purged += step;
+            if step < u64::from(PURGE_STEP_ROWS) {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        self.shrink_file().await?;
+        Ok(purged)
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
