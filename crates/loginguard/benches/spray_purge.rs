@@ -4,7 +4,9 @@
 //! on and a few attempts come in, which start the automatic purge. Prints
 //! the key rows and the disk size right after the spray and once the purge
 //! is over, how long the purge took, and what the attempts arriving during
-//! it waited compared with the same attempts just before it.
+//! it waited compared with the same attempts just before it. On
+//! PostgreSQL it then runs a plain `VACUUM` of the key table, as
+//! autovacuum would, and prints the size again.
 //!
 //! Stores: SQLite (a temporary file) and, when `LOGINGUARD_TEST_POSTGRES_URL`
 //! is set, PostgreSQL (a fresh schema, dropped afterwards).
@@ -234,6 +236,21 @@ async fn run(name: &str, store: Arc<dyn Store>, target: Target, n: u32, tasks: u
         mb(after.wal),
         after.free_pages
     );
+    if let Target::Postgres { pool } = &target {
+        // What autovacuum does by itself later (never VACUUM FULL).
+        let t = Instant::now();
+        loginguard::postgres::sqlx::query("VACUUM lockout_keys")
+            .execute(pool)
+            .await
+            .unwrap();
+        let vacuumed = target.size().await;
+        println!(
+            "{name}: after a plain VACUUM ({:.2} s), as autovacuum runs it: {} rows, {} on disk",
+            t.elapsed().as_secs_f64(),
+            vacuumed.rows,
+            mb(vacuumed.bytes)
+        );
+    }
     let q50 = percentile(quiet.clone(), 0.5);
     let q99 = percentile(quiet, 0.99);
     let d50 = percentile(during.clone(), 0.5);
