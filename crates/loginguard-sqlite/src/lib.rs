@@ -89,6 +89,12 @@ enum Location {
 /// only a power cut or an operating-system crash can lose the last
 /// commits, which WAL mode keeps consistent. That is the usual trade for a
 /// counter store: `FULL` would add an `fsync` to every commit.
+///
+/// A new database file is created with `auto_vacuum = INCREMENTAL`, so the
+/// pages that purges of expired keys free go back to the file system. A
+/// file created by an older version keeps them (new keys reuse them) until
+/// it is converted once, with the application stopped:
+/// `sqlite3 FILE 'PRAGMA auto_vacuum = INCREMENTAL; VACUUM'`.
 #[derive(Debug, Clone)]
 #[must_use = "call `open()` to open the store"]
 pub struct SqliteStoreBuilder {

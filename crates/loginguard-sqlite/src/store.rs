@@ -186,6 +186,18 @@ impl Store for SqliteStore {
             "schema version {} of {}; journal mode {mode}",
             state.found, state.expected
         ));
+        let auto_vacuum: i64 = sqlx::query_scalar("PRAGMA auto_vacuum")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(SqliteError::driver("reading the auto_vacuum setting"))?;
+        if auto_vacuum == 0 && self.inner.readers.is_some() {
+            health.notes.push(
+                "created without auto_vacuum: space freed by purges stays in the file \
+                 (reused by new keys); to give it back, stop the application and run \
+                 `sqlite3 FILE 'PRAGMA auto_vacuum = INCREMENTAL; VACUUM'`"
+                    .to_owned(),
+            );
+        }
         if state.pending.is_empty() {
             let now = to_ms(SystemTime::now());
             let (keys, locked, access, failures) = queries::counts(&mut *conn, now).await?;

@@ -1,6 +1,7 @@
 //! Purging expired keys gives the file's space back: a new database is
 //! created with `auto_vacuum = INCREMENTAL` and a purge returns the pages
-//! it freed; an older database without it is purged all the same.
+//! it freed; an older database without it is purged all the same, and
+//! `health` says how to convert it.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -121,4 +122,30 @@ async fn a_database_created_without_auto_vacuum_is_purged_all_the_same() {
     let later = now + WINDOW + Duration::from_secs(1);
     assert_eq!(store.purge_expired(later).await.unwrap(), 100);
     assert_eq!(keys(&path).await, 0);
+    // `health` says how to give the space back.
+    let health = store.health().await.unwrap();
+    assert!(
+        health
+            .notes
+            .iter()
+            .any(|n| n.contains("auto_vacuum") && n.contains("VACUUM")),
+        "{:?}",
+        health.notes
+    );
+}
+
+#[tokio::test]
+async fn health_of_a_new_database_says_nothing_of_auto_vacuum() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::builder(dir.path().join("lg.db"))
+        .auto_migrate(true)
+        .open()
+        .await
+        .unwrap();
+    let health = store.health().await.unwrap();
+    assert!(
+        !health.notes.iter().any(|n| n.contains("auto_vacuum")),
+        "{:?}",
+        health.notes
+    );
 }
