@@ -9,32 +9,24 @@ if ARGV[10] == '1' then
   redis.call('DEL', key)
   return 1
 end
--- Removes the newest failure at attempt_time, if any: the list with a
--- comma at each end holds each time as ",t,".
-local listed = ',' .. rec.fails .. ','
-local entry = ',' .. ARGV[11] .. ','
-local at = string.find(listed, entry, 1, true)
-if at then
+-- The comma-separated `list` without its newest `item`, if it holds it:
+-- the list with a comma at each end holds each item as ",item,".
+local function without_newest(list, item)
+  local listed = ',' .. list .. ','
+  local entry = ',' .. item .. ','
+  local at = string.find(listed, entry, 1, true)
+  if not at then return list end
   local next_at = string.find(listed, entry, at + 1, true)
   while next_at do
     at = next_at
     next_at = string.find(listed, entry, at + 1, true)
   end
-  rec.fails = string.sub(string.sub(listed, 1, at) .. string.sub(listed, at + #entry), 2, -2)
+  return string.sub(string.sub(listed, 1, at) .. string.sub(listed, at + #entry), 2, -2)
 end
+-- The attempt's own failure, and its tag ("attempt_time:tag"), go.
+rec.fails = without_newest(rec.fails, ARGV[11])
 if TAG ~= '' and rec.tags ~= '' then
-  -- Forgets the attempt's own tag (the newest entry "attempt_time:tag").
-  listed = ',' .. rec.tags .. ','
-  entry = ',' .. ARGV[11] .. ':' .. TAG .. ','
-  at = string.find(listed, entry, 1, true)
-  if at then
-    local next_at = string.find(listed, entry, at + 1, true)
-    while next_at do
-      at = next_at
-      next_at = string.find(listed, entry, at + 1, true)
-    end
-    rec.tags = string.sub(string.sub(listed, 1, at) .. string.sub(listed, at + #entry), 2, -2)
-  end
+  rec.tags = without_newest(rec.tags, ARGV[11] .. ':' .. TAG)
 end
 prune(rec, NOW, WINDOW)
 if ARGV[12] == '1' and rec.locked and rec.n < LIMIT then
