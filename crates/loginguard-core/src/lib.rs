@@ -45,6 +45,7 @@ pub mod schema;
 pub mod secret;
 pub mod settings;
 pub mod store;
+pub mod stored;
 pub mod username;
 
 pub use audit::{AuditEntry, AuditKind, AuditLog, LogQuery, LogRetention};

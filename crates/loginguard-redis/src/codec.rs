@@ -9,10 +9,11 @@
 //! Version 1 values (`1|…|f1,f2,…`, no refusals and no tags) are still read.
 
 use loginguard_core::record::{KeyRecord, Limits, Tag};
+use loginguard_core::stored;
 
-/// A tag as the scripts compare it: 16 lowercase hex digits; `""` for none.
+/// A tag as the scripts compare it ([`stored::tag_hex`]); `""` for none.
 pub(crate) fn tag_arg(tag: Option<Tag>) -> String {
-    tag.map(|t| format!("{t:016x}")).unwrap_or_default()
+    tag.map(stored::tag_hex).unwrap_or_default()
 }
 
 /// The Redis key of a lockout key id.
@@ -72,36 +73,15 @@ pub(crate) fn decode(value: &str) -> Option<Stored> {
             s.parse().ok().map(Some)
         }
     };
-    let failures = if failures.is_empty() {
-        Vec::new()
-    } else {
-        failures
-            .split(',')
-            .map(|t| t.parse().ok())
-            .collect::<Option<Vec<i64>>>()?
-    };
-    let tags = if tags.is_empty() {
-        Vec::new()
-    } else {
-        tags.split(',')
-            .map(|pair| {
-                let (t, tag) = pair.split_once(':')?;
-                if tag.len() != 16 || !tag.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-                    return None;
-                }
-                Some((t.parse().ok()?, Tag::from_str_radix(tag, 16).ok()?))
-            })
-            .collect::<Option<Vec<(i64, Tag)>>>()?
-    };
     Some(Stored {
         record: KeyRecord {
-            failures,
+            failures: stored::decode_times(failures)?,
             locked: locked == "1",
             locked_until: opt(until)?,
             lock_count: count.parse().ok()?,
             updated_at: updated.parse().ok()?,
             refused: refused.parse().ok()?,
-            tags,
+            tags: stored::decode_tags(tags)?,
         },
         expires_at: opt(expires)?,
     })
@@ -121,12 +101,6 @@ pub(crate) fn encode(
     let expires = rec.expires_at(limits);
     let ttl = expires.map_or(retention_ms, |e| e.saturating_sub(now).max(MIN_TTL_MS));
     let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
-    let failures: Vec<String> = rec.failures.iter().map(i64::to_string).collect();
-    let tags: Vec<String> = rec
-        .tags
-        .iter()
-        .map(|&(t, tag)| format!("{t}:{}", tag_arg(Some(tag))))
-        .collect();
     let value = format!(
         "2|{}|{}|{}|{}|{}|{}|{}|{}",
         u8::from(rec.locked),
@@ -135,8 +109,8 @@ pub(crate) fn encode(
         rec.updated_at,
         opt(expires),
         rec.refused,
-        tags.join(","),
-        failures.join(",")
+        stored::encode_tags(&rec.tags),
+        stored::encode_times(&rec.failures)
     );
     (value, ttl)
 }

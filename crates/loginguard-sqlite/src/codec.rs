@@ -1,10 +1,10 @@
 //! Turning a key's row into a [`KeyRecord`] and back.
 //!
-//! Failure times are kept as comma-separated milliseconds, oldest first: at
-//! most `failure_limit` of them, so the text stays short. Tags are kept the
-//! same way as `time:tag` pairs, the tag in 16 hex digits.
+//! Failure times and tags are kept in the text form of
+//! [`loginguard_core::stored`]: at most `failure_limit` times and
+//! `remember` tags, so the text stays short.
 
-use loginguard_core::record::{KeyRecord, Tag};
+use loginguard_core::record::KeyRecord;
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
@@ -16,53 +16,9 @@ pub(crate) const SELECT_RECORDS: &str =
     "SELECT id, failures, locked, locked_until, lock_count, updated_at, refused, tags \
      FROM loginguard_keys WHERE id IN (";
 
-/// Encodes failure times.
-pub(crate) fn encode_failures(failures: &[i64]) -> String {
-    let mut out = String::with_capacity(failures.len() * 14);
-    for (i, t) in failures.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(&t.to_string());
-    }
-    out
-}
-
-/// Decodes failure times written by [`encode_failures`].
-pub(crate) fn decode_failures(text: &str) -> Option<Vec<i64>> {
-    if text.is_empty() {
-        return Some(Vec::new());
-    }
-    text.split(',').map(|t| t.parse().ok()).collect()
-}
-
-/// Encodes remembered tags.
-pub(crate) fn encode_tags(tags: &[(i64, Tag)]) -> String {
-    let mut out = String::with_capacity(tags.len() * 31);
-    for (i, (t, tag)) in tags.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(&format!("{t}:{tag:016x}"));
-    }
-    out
-}
-
-/// Decodes tags written by [`encode_tags`].
-pub(crate) fn decode_tags(text: &str) -> Option<Vec<(i64, Tag)>> {
-    if text.is_empty() {
-        return Some(Vec::new());
-    }
-    text.split(',')
-        .map(|pair| {
-            let (t, tag) = pair.split_once(':')?;
-            if tag.len() != 16 || !tag.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-                return None;
-            }
-            Some((t.parse().ok()?, Tag::from_str_radix(tag, 16).ok()?))
-        })
-        .collect()
-}
+pub(crate) use loginguard_core::stored::{
+    decode_tags, decode_times as decode_failures, encode_tags, encode_times as encode_failures,
+};
 
 /// Reads a row fetched by [`SELECT_RECORDS`].
 pub(crate) fn record_from_row(row: &SqliteRow, id: &str) -> Result<KeyRecord, SqliteError> {
@@ -88,37 +44,4 @@ pub(crate) fn record_from_row(row: &SqliteRow, id: &str) -> Result<KeyRecord, Sq
         refused: u32::try_from(refused).unwrap_or(u32::MAX),
         tags: decode_tags(&tags).ok_or_else(|| corrupt(format!("bad tags {tags:?}")))?,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn failure_times_round_trip() {
-        for times in [vec![], vec![0], vec![-5, 1_700_000_000_000, i64::MAX]] {
-            assert_eq!(decode_failures(&encode_failures(&times)), Some(times));
-        }
-        assert_eq!(decode_failures("1,x"), None);
-    }
-
-    #[test]
-    fn tags_round_trip() {
-        for tags in [
-            vec![],
-            vec![(0, 0)],
-            vec![(-5, u64::MAX), (1_700_000_000_000, 42)],
-        ] {
-            assert_eq!(decode_tags(&encode_tags(&tags)), Some(tags));
-        }
-        for bad in [
-            "1",
-            "1:",
-            "x:0000000000000000",
-            "1:00000000000000001",
-            "1:+000000000000000",
-        ] {
-            assert_eq!(decode_tags(bad), None, "{bad}");
-        }
-    }
 }
