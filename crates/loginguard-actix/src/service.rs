@@ -192,17 +192,16 @@ where
         span.record("username", name.as_str());
     }
     let path = req.path().to_owned();
-    let secure = loginguard_http::is_https(
-        Some(req.connection_info().scheme()).filter(|_| {
-            // actix reads X-Forwarded-Proto from anyone: only a trusted
-            // proxy's counts.
+    // Only a device cookie needs to know (for `Secure`). The server's own
+    // TLS, or a trusted proxy's X-Forwarded-Proto: actix's connection info
+    // would believe that header from anyone.
+    let secure = guard.policy().trusts_devices()
+        && loginguard_http::is_https(
+            req.app_config().secure().then_some("https"),
+            &crate::ip::ActixHeaders(req.headers()),
             req.peer_addr()
-                .is_some_and(|p| settings.resolver.is_trusted(p.ip()))
-        }),
-        &crate::ip::ActixHeaders(req.headers()),
-        req.peer_addr()
-            .is_some_and(|p| settings.resolver.is_trusted(p.ip())),
-    ) || req.app_config().secure();
+                .is_some_and(|p| settings.resolver.is_trusted(p.ip())),
+        );
     let res = match inner.call(req).await {
         Ok(res) => res,
         Err(e) => {

@@ -170,11 +170,13 @@ where
     }
     let headers = parts.headers.clone();
     let uri = parts.uri.clone();
-    let secure = loginguard_http::is_https(
-        uri.scheme_str(),
-        &headers,
-        crate::ip::peer_is_trusted(&parts, &settings.resolver),
-    );
+    // Only a device cookie needs to know (for `Secure`).
+    let secure = guard.policy().trusts_devices()
+        && loginguard_http::is_https(
+            uri.scheme_str(),
+            &headers,
+            crate::ip::peer_is_trusted(&parts, &settings.resolver),
+        );
     let res = inner.call(Request::from_parts(parts, body)).await?;
     span.record("status", res.status().as_u16());
     let (mut res, outcome) = settings.outcome.decide(&uri, res).await;

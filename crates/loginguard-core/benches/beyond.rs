@@ -36,7 +36,7 @@ fn hashes(c: &mut Criterion) {
     group.bench_function("device_cookie_verify", |b| {
         b.iter(|| {
             device::verify(
-                &[&secret],
+                [&secret],
                 "login",
                 "alice",
                 std::hint::black_box(&cookie),

@@ -18,8 +18,8 @@
 //! let now = SystemTime::now();
 //! let cookie = issue(&secret, "login", "alice", now);
 //! let month = Duration::from_secs(30 * 86_400);
-//! assert!(verify(&[&secret], "login", "alice", &cookie, now, month).is_some());
-//! assert!(verify(&[&secret], "login", "bob", &cookie, now, month).is_none());
+//! assert!(verify([&secret], "login", "alice", &cookie, now, month).is_some());
+//! assert!(verify([&secret], "login", "bob", &cookie, now, month).is_none());
 //! # Ok::<(), loginguard_core::SecretError>(())
 //! ```
 
@@ -59,8 +59,8 @@ pub fn issue(secret: &Secret, scope: &str, username: &str, now: SystemTime) -> S
 /// The device's nonce when `value` is a cookie issued for `username` in
 /// `scope` by one of `secrets`, no older than `max_age`; `None` for
 /// anything else (forged, expired, another user's, an unknown secret's).
-pub fn verify(
-    secrets: &[&Secret],
+pub fn verify<'a>(
+    secrets: impl IntoIterator<Item = &'a Secret>,
     scope: &str,
     username: &str,
     value: &str,
@@ -93,7 +93,7 @@ pub fn verify(
     {
         return None;
     }
-    let matches = secrets.iter().any(|secret| {
+    let matches = secrets.into_iter().any(|secret| {
         let expected = hex(&secret.device_mac(scope, username, issued, nonce));
         bool::from(expected.as_bytes().ct_eq(mac.as_bytes()))
     });
@@ -134,7 +134,7 @@ mod tests {
         let (a, b) = (secret('a'), secret('b'));
         let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
         let cookie = issue(&a, "login", "alice", now);
-        let nonce = verify(&[&a], "login", "alice", &cookie, now, DAY).unwrap();
+        let nonce = verify([&a], "login", "alice", &cookie, now, DAY).unwrap();
         assert_eq!(nonce.len(), 32);
         assert_ne!(
             issue(&a, "login", "alice", now),
@@ -142,12 +142,12 @@ mod tests {
             "a fresh nonce each time"
         );
         // Rotation: an old secret still verifies while listed.
-        assert!(verify(&[&b, &a], "login", "alice", &cookie, now, DAY).is_some());
-        assert!(verify(&[&b], "login", "alice", &cookie, now, DAY).is_none());
-        assert!(verify(&[&a], "login", "bob", &cookie, now, DAY).is_none());
-        assert!(verify(&[&a], "otp", "alice", &cookie, now, DAY).is_none());
+        assert!(verify([&b, &a], "login", "alice", &cookie, now, DAY).is_some());
+        assert!(verify([&b], "login", "alice", &cookie, now, DAY).is_none());
+        assert!(verify([&a], "login", "bob", &cookie, now, DAY).is_none());
+        assert!(verify([&a], "otp", "alice", &cookie, now, DAY).is_none());
         assert!(verify(
-            &[&a],
+            [&a],
             "login",
             "alice",
             &cookie,
@@ -156,7 +156,7 @@ mod tests {
         )
         .is_none());
         assert!(verify(
-            &[&a],
+            [&a],
             "login",
             "alice",
             &cookie,
@@ -178,7 +178,7 @@ mod tests {
         ] {
             if forged != cookie {
                 assert!(
-                    verify(&[&a], "login", "alice", &forged, now, DAY).is_none(),
+                    verify([&a], "login", "alice", &forged, now, DAY).is_none(),
                     "{forged}"
                 );
             }

@@ -893,9 +893,8 @@ impl Guard {
         if !p.trusts_devices() {
             return None;
         }
-        let secrets: Vec<&crate::Secret> = p.secret.iter().chain(&p.previous_secrets).collect();
         crate::device::verify(
-            &secrets,
+            p.secret.iter().chain(&p.previous_secrets),
             &p.scope,
             attempt.username.as_deref()?,
             cookie?,

@@ -118,8 +118,9 @@ pub fn credentials(
         .transpose()
         .map_err(|e| BodyError::Bad(e.to_string()))?;
     let password = if policy.needs_password() {
+        // The string's buffer becomes the password's: no copy is left behind.
         read_field(kind, body, &policy.password_field)?
-            .map(|p| loginguard_core::Password::new(zeroize::Zeroizing::new(p).as_bytes()))
+            .map(|p| loginguard_core::Password::new(p.into_bytes()))
     } else {
         None
     };
