@@ -23,23 +23,14 @@
 //! # Ok::<(), loginguard_core::SecretError>(())
 //! ```
 
-use std::fmt::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use subtle::ConstantTimeEq;
 
-use crate::secret::Secret;
+use crate::secret::{hex, Secret};
 
 /// How far in the future an issue time may lie (servers' clocks differ).
 const CLOCK_SKEW: Duration = Duration::from_secs(300);
-
-fn hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
-}
 
 fn unix_secs(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())

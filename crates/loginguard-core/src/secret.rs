@@ -25,6 +25,16 @@ use zeroize::Zeroizing;
 
 use crate::record::Tag;
 
+/// Bytes as lower-case hex digits.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
 /// The fewest bytes a secret may have.
 pub const MIN_SECRET_BYTES: usize = 32;
 
@@ -80,11 +90,7 @@ impl Secret {
         use rand::RngCore;
         let mut raw = Zeroizing::new([0u8; 32]);
         rand::rngs::OsRng.fill_bytes(raw.as_mut());
-        let mut out = Zeroizing::new(String::with_capacity(64));
-        for b in raw.iter() {
-            out.push_str(&format!("{b:02x}"));
-        }
-        out
+        Zeroizing::new(hex(raw.as_ref()))
     }
 
     /// HMAC-SHA256 over a label and length-prefixed parts.
