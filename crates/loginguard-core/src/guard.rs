@@ -212,8 +212,6 @@ pub struct Ticket {
     limits: Limits,
     keys: Vec<Counted>,
     bypass: bool,
-    /// The trusted device's nonce, when the attempt carried a valid cookie.
-    device: Option<String>,
 }
 
 /// A device cookie to set on the response to a successful login
@@ -288,12 +286,6 @@ impl Ticket {
     /// Whether the attempt bypassed counting.
     pub fn is_bypass(&self) -> bool {
         self.bypass
-    }
-
-    /// Whether the attempt came with a valid device cookie for its
-    /// username, so its username keys are the device's own.
-    pub fn from_trusted_device(&self) -> bool {
-        self.device.is_some()
     }
 }
 
@@ -516,12 +508,6 @@ impl Guard {
             || self.limit_hook.is_some()
     }
 
-    /// Whether the layer must read the password field
-    /// ([`Policy::password_field`]) for its keyed hash.
-    pub fn needs_password(&self) -> bool {
-        self.policy.needs_password()
-    }
-
     /// The store.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
@@ -586,7 +572,6 @@ impl Guard {
             limits: Limits::new(1),
             keys: Vec::new(),
             bypass: true,
-            device: None,
         })
     }
 
@@ -794,7 +779,6 @@ impl Guard {
             limits,
             keys: counted,
             bypass: false,
-            device,
         }))
     }
 
