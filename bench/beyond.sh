@@ -23,31 +23,8 @@ export LOGINGUARD_STORE=${LOGINGUARD_STORE:-memory}
 ON=(LOGINGUARD_SECRET=bench-secret-0123456789abcdef0123456789 LOGINGUARD_DEVICE_COOKIES=true
     LOGINGUARD_IGNORE_REPEATED_PASSWORD=true LOGINGUARD_SPRAY_LIMIT=10)
 
-command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null
-[ -n "${SKIP_BUILD:-}" ] || cargo build --release -q -p example-bench-server
-SERVER=
-trap '[ -z "$SERVER" ] || kill "$SERVER" 2>/dev/null || true' EXIT
-
-start_server() {
-  env "$@" "$CARGO_TARGET_DIR/release/example-bench-server" "$ADDR" >/dev/null &
-  SERVER=$!
-  for _ in $(seq 1 100); do
-    curl -s -o /dev/null "http://$ADDR/" && break
-    sleep 0.1
-  done
-  for i in 1 2 3; do # lock 127.0.0.1 on /login (distinct passwords)
-    curl -s -o /dev/null -d "username=alice&password=wrong$i" "http://$ADDR/login"
-  done
-  local code
-  code=$(curl -s -o /dev/null -w '%{http_code}' -d 'username=alice&password=wrong' "http://$ADDR/login")
-  [ "$code" = 429 ] || { echo "expected 429 from a locked IP, got $code" >&2; exit 1; }
-}
-
-stop_server() {
-  kill "$SERVER" 2>/dev/null || true
-  wait "$SERVER" 2>/dev/null || true
-  SERVER=
-}
+# shellcheck source=bench/bench-server.sh
+. bench/bench-server.sh
 
 run() { # label path script
   local out rps

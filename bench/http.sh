@@ -25,35 +25,8 @@ ADDR="127.0.0.1:$PORT"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
 export LOGINGUARD_STORE=${LOGINGUARD_STORE:-memory}
 
-if ! command -v wrk >/dev/null; then
-  (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null
-fi
-
-[ -n "${SKIP_BUILD:-}" ] || cargo build --release -q -p example-bench-server
-SERVER=
-trap '[ -z "$SERVER" ] || kill "$SERVER" 2>/dev/null || true' EXIT
-
-start_server() { # extra environment, e.g. LOGINGUARD_FAILURE_LOG=false
-  env "$@" "$CARGO_TARGET_DIR/release/example-bench-server" "$ADDR" >/dev/null &
-  SERVER=$!
-  for _ in $(seq 1 100); do
-    curl -s -o /dev/null "http://$ADDR/" && break
-    sleep 0.1
-  done
-  # Lock 127.0.0.1 on /login: three wrong passwords.
-  for _ in 1 2 3; do
-    curl -s -o /dev/null -d 'username=alice&password=wrong' "http://$ADDR/login"
-  done
-  local code
-  code=$(curl -s -o /dev/null -w '%{http_code}' -d 'username=alice&password=wrong' "http://$ADDR/login")
-  [ "$code" = 429 ] || { echo "expected 429 from a locked IP, got $code" >&2; exit 1; }
-}
-
-stop_server() {
-  kill "$SERVER" 2>/dev/null || true
-  wait "$SERVER" 2>/dev/null || true
-  SERVER=
-}
+# shellcheck source=bench/bench-server.sh
+. bench/bench-server.sh
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVER/stat"; }
 
