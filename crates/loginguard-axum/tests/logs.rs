@@ -1,9 +1,9 @@
 //! What the layer logs: one span per guarded request with its fields, and
 //! never the password.
 
-use std::io::Write;
+use loginguard_testing::Captured;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::connect_info::MockConnectInfo;
@@ -13,19 +13,6 @@ use axum::Router;
 use loginguard_axum::LoginGuardLayer;
 use loginguard_core::{Guard, MemoryStore, Policy};
 use tower::ServiceExt;
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[tokio::test]
 async fn spans_carry_the_attempt_but_never_the_password() {
@@ -54,7 +41,7 @@ async fn spans_carry_the_attempt_but_never_the_password() {
             .unwrap();
         app.clone().oneshot(req).await.unwrap();
     }
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = String::from_utf8(captured.bytes()).unwrap();
     assert!(logs.contains("login_attempt"), "{logs}");
     assert!(
         logs.contains("203.0.113.77") && logs.contains("alice"),

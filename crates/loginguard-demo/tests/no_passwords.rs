@@ -4,8 +4,7 @@
 //! at TRACE), the audit rows, `list` or the responses: only truncated
 //! keyed hashes are kept.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use loginguard_testing::Captured;
 
 use loginguard_core::{Config, ListQuery, LogQuery};
 use loginguard_demo::{Argon2Cost, DemoOptions, DemoServer};
@@ -14,19 +13,6 @@ use sha2::{Digest, Sha256};
 const STALE: &str = "Stale-SECRET-pw-1";
 const SPRAYED: &str = "Spray-SECRET-pw-2";
 const RIGHT: &str = "Right-SECRET-pw-3";
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -130,7 +116,7 @@ fn no_password_or_unkeyed_hash_of_one_is_kept_anywhere() {
             Err(e) => panic!("{e}"),
         }
     }
-    let logs = logs.0.lock().unwrap().clone();
+    let logs = logs.bytes();
     assert!(!logs.is_empty(), "the run was traced");
     let haystacks: [(&str, &[u8]); 3] = [
         ("database files", &disk),

@@ -9,8 +9,8 @@
 //! file, with every `tracing` event captured at TRACE level; then every
 //! byte on disk and in the logs is searched for the secrets.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use loginguard_testing::Captured;
+use std::sync::Arc;
 
 use loginguard_core::audit::LogQuery;
 use loginguard_core::{Attempt, Config, Decision, Guard, KeyFilter, ListQuery};
@@ -18,19 +18,6 @@ use loginguard_sqlite::SqliteStore;
 
 const PASSWORD: &str = "Tr0ub4dor&3-SECRET-pw";
 const OTP: &str = "914-SECRET-227";
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// What an integration reads from a submitted form: only `username_field`.
 fn attempt_from_form(config: &Config, body: &str) -> Attempt {
@@ -140,7 +127,7 @@ fn passwords_and_other_form_fields_never_reach_disk_or_logs() {
             Err(e) => panic!("{e}"),
         }
     }
-    let logs = logs.0.lock().unwrap().clone();
+    let logs = logs.bytes();
     for (name, bytes) in [("database files", &disk), ("logs", &logs)] {
         let text = String::from_utf8_lossy(bytes);
         assert!(

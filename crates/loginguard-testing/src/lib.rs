@@ -27,7 +27,10 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod captured;
 pub mod upload;
+
+pub use captured::Captured;
 
 use std::fmt;
 use std::io::Write;
