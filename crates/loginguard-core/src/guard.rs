@@ -38,6 +38,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::broadcast;
 
 use crate::audit::{AuditEntry, AuditKind, LogRetention};
+use crate::batch::{Begun, KeyRelease, KeyStep};
 use crate::clock::{Clock, SystemClock};
 use crate::events::{Event, EventBus, Metrics};
 use crate::key::{Field, Key, KeyFilter};
@@ -235,13 +236,6 @@ impl fmt::Debug for DeviceCookie {
             .field("max_age", &self.max_age)
             .finish_non_exhaustive()
     }
-}
-
-/// One key of an attempt to begin: a criterion's, or the password's spray
-/// key (hashed only when it is reached).
-enum Step {
-    Key(Key),
-    Spray,
 }
 
 /// One key an attempt was begun on.
@@ -606,25 +600,7 @@ impl Guard {
                     tracing::warn!(target: "loginguard", store = ?self.store, "store reachable again");
                 }
             }
-            Err(e @ StoreError::Full { .. }) => {
-                self.metrics.store_error();
-                let now = to_ms(self.clock.now());
-                let last = self.store_full_logged.load(Ordering::Relaxed);
-                let interval = crate::record::duration_ms(STORE_FULL_LOG_INTERVAL);
-                if now.saturating_sub(last) >= interval
-                    && self
-                        .store_full_logged
-                        .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                        .is_ok()
-                {
-                    tracing::warn!(
-                        target: "loginguard",
-                        error = %e,
-                        on_store_error = ?self.policy.on_store_error,
-                        "new keys answered by on_store_error until records expire"
-                    );
-                }
-            }
+            Err(e @ StoreError::Full { .. }) => self.note_full(e),
             Err(e) => {
                 self.metrics.store_error();
                 if !self.store_down.swap(true, Ordering::Relaxed) {
@@ -638,6 +614,28 @@ impl Guard {
             }
         }
         result
+    }
+
+    /// Counts and (at most once per [`STORE_FULL_LOG_INTERVAL`]) logs a
+    /// full store.
+    fn note_full(&self, e: &StoreError) {
+        self.metrics.store_error();
+        let now = to_ms(self.clock.now());
+        let last = self.store_full_logged.load(Ordering::Relaxed);
+        let interval = crate::record::duration_ms(STORE_FULL_LOG_INTERVAL);
+        if now.saturating_sub(last) >= interval
+            && self
+                .store_full_logged
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            tracing::warn!(
+                target: "loginguard",
+                error = %e,
+                on_store_error = ?self.policy.on_store_error,
+                "new keys answered by on_store_error until records expire"
+            );
+        }
     }
 
     /// Judges an attempt before its password is checked: refuses it if any
@@ -694,72 +692,74 @@ impl Guard {
         let limits = p.limits(limit);
         let device = self.trusted_device(&attempt, cookie.as_deref(), time);
         let repeat = self.repeat_tag(&attempt, password.as_ref());
+        // The password's spray key comes last; a trusted device of the user
+        // never meets it.
+        let spray = if device.is_none() {
+            self.spray_key(&attempt, password.as_ref())
+        } else {
+            None
+        };
+        drop(password);
+        let keys = self.keys_on(&attempt, device.as_deref());
+        let mut steps: Vec<KeyStep<'_>> = keys
+            .iter()
+            .map(|key| KeyStep::new(key, &limits).with_tag(repeat))
+            .collect();
+        if let Some((key, tag, spray_limits)) = &spray {
+            steps.push(KeyStep::new(key, spray_limits).with_tag(Some(*tag)).spray());
+        }
+        let begun = match self.timed(self.store.begin_all(&steps, time)).await {
+            Ok(begun) => begun,
+            // The store gave back what it had counted.
+            Err(_) => {
+                return Ok(match p.on_store_error {
+                    OnStoreError::Allow => self.bypass(attempt, time),
+                    OnStoreError::Deny => self.refuse(
+                        &attempt,
+                        self.refusal(LockReason::StoreUnavailable, None, None, now),
+                    ),
+                });
+            }
+        };
+        drop(steps);
         let mut counted: Vec<Counted> = Vec::new();
         let mut locked: Option<(Key, Option<i64>)> = None;
         let mut full = false;
-        // The password's spray key comes last, hashed only when reached: a
-        // trusted device of the user never meets it, nor a refused attempt.
-        let spray_step = (device.is_none() && password.is_some() && p.spray_lock().is_some())
-            .then_some(Step::Spray);
-        let steps = self
-            .keys_on(&attempt, device.as_deref())
+        let spray_key = spray.map(|(key, tag, _)| (key, tag));
+        let all = keys
             .into_iter()
-            .map(Step::Key)
-            .chain(spray_step);
-        for step in steps {
-            let (key, tag, key_limits, spray) = match step {
-                Step::Key(key) => (key, repeat, limits.clone(), false),
-                Step::Spray => {
-                    if locked.is_some() {
-                        continue;
-                    }
-                    let Some((key, tag, spray_limits)) =
-                        self.spray_key(&attempt, password.as_ref())
-                    else {
-                        continue;
-                    };
-                    (key, Some(tag), spray_limits, true)
-                }
-            };
-            match self
-                .timed(self.store.begin_tagged(&key, &key_limits, tag, time))
-                .await
-            {
-                Ok(verdict @ KeyVerdict::Allowed { .. }) => counted.push(Counted {
+            .map(|key| (key, repeat, false))
+            .chain(spray_key.map(|(key, tag)| (key, Some(tag), true)));
+        for ((key, tag, spray), b) in all.zip(begun) {
+            match b {
+                Begun::Verdict(verdict @ KeyVerdict::Allowed { .. }) => counted.push(Counted {
                     key,
                     verdict,
                     tag,
                     spray,
                 }),
-                Ok(KeyVerdict::Locked { until, .. }) => {
+                Begun::Verdict(KeyVerdict::Locked { until, .. }) => {
                     // The longest lock wins: until reset beats any end.
                     if outlasts(until, locked.as_ref().map(|(_, u)| *u)) {
                         locked = Some((key, until));
                     }
                 }
+                Begun::Skipped => {}
                 // A full store still answers for the keys it tracks, so a
                 // lock on one of them still wins; the key it cannot take
                 // goes uncounted (`allow`) or refuses the attempt (`deny`).
-                Err(StoreError::Full { .. }) => full = true,
-                Err(_) => {
-                    Box::pin(self.give_back(&counted, &limits, time, false)).await;
-                    return Ok(match p.on_store_error {
-                        OnStoreError::Allow => self.bypass(attempt, time),
-                        OnStoreError::Deny => self.refuse(
-                            &attempt,
-                            self.refusal(LockReason::StoreUnavailable, None, None, now),
-                        ),
-                    });
+                Begun::Full { .. } => {
+                    if let Some(e) = b.full_error() {
+                        self.note_full(&e);
+                    }
+                    full = true;
                 }
             }
         }
-        drop(password);
         if let Some((key, until)) = locked {
-            // The password of a refused attempt is never checked: a spray
-            // key gives it back always, the other keys unless refused
-            // attempts count.
-            counted.retain(|c| c.spray || !limits.count_during_lockout);
-            Box::pin(self.give_back(&counted, &limits, time, false)).await;
+            // The password of a refused attempt is never checked: the store
+            // gave it back on a spray key, and on the other keys unless
+            // refused attempts count.
             if self.refusal_log.should_log(key.id(), now) {
                 Box::pin(self.audit(&attempt, AuditKind::Failure, time, true)).await;
             }
@@ -829,39 +829,35 @@ impl Guard {
     }
 
     /// Gives counted attempts back (`reset`: clears their keys, except a
-    /// password's spray key, which one account's success never clears).
+    /// password's spray key, which one account's success never clears), all
+    /// in one store step.
     async fn give_back(&self, counted: &[Counted], limits: &Limits, time: SystemTime, reset: bool) {
-        for c in counted {
-            if matches!(c.verdict, KeyVerdict::Allowed { counted: false, .. }) {
+        let spray_limits = counted.iter().any(|c| c.spray).then(|| self.spray_limits());
+        let at = to_ms(time);
+        let releases: Vec<KeyRelease<'_>> = counted
+            .iter()
+            .filter_map(|c| {
+                let (key_limits, spray) = match (&spray_limits, c.spray) {
+                    (Some(spray_limits), true) => (spray_limits, true),
+                    _ => (limits, false),
+                };
+                let step = KeyStep::new(&c.key, key_limits).with_tag(c.tag);
                 // Not counted (a remembered tag): nothing to give back.
-                continue;
-            }
-            let undo_lock = matches!(
-                c.verdict,
-                KeyVerdict::Allowed {
-                    locks_on_failure: true,
-                    ..
-                }
-            );
-            let release = if reset && !c.spray {
-                Release::reset(to_ms(time))
-            } else {
-                Release::give_back(to_ms(time), undo_lock).with_tag(c.tag)
-            };
-            let spray_limits;
-            let key_limits = if c.spray {
-                spray_limits = self.spray_limits();
-                &spray_limits
-            } else {
-                limits
-            };
-            let now = self.clock.now();
-            if let Err(e) = self
-                .timed(self.store.release(&c.key, &release, key_limits, now))
-                .await
-            {
-                tracing::debug!(target: "loginguard", key = %c.key.label(), error = %e, "could not give an attempt back");
-            }
+                let back = step.give_back(&Begun::Verdict(c.verdict), at)?;
+                let release = if reset && !spray {
+                    Release::reset(at)
+                } else {
+                    back
+                };
+                Some(KeyRelease::new(&c.key, release, key_limits))
+            })
+            .collect();
+        if releases.is_empty() {
+            return;
+        }
+        let now = self.clock.now();
+        if let Err(e) = self.timed(self.store.release_all(&releases, now)).await {
+            tracing::debug!(target: "loginguard", error = %e, "could not give an attempt back");
         }
     }
 

@@ -31,6 +31,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod audit;
+pub mod batch;
 pub mod client_ip;
 pub mod clock;
 pub mod config;
@@ -49,6 +50,7 @@ pub mod stored;
 pub mod username;
 
 pub use audit::{AuditEntry, AuditKind, AuditLog, LogQuery, LogRetention};
+pub use batch::{Begun, KeyRelease, KeyStep};
 pub use client_ip::ClientIpResolver;
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use config::{Config, ProxyTable, DEFAULT_CONFIG_FILE, DEFAULT_STORE};

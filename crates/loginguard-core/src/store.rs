@@ -12,8 +12,9 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 
 use crate::audit::AuditLog;
+use crate::batch::{Begun, KeyRelease, KeyStep};
 use crate::key::{Key, KeyFilter};
-use crate::record::{from_ms, KeyRecord, KeyVerdict, Limits, Release, Tag};
+use crate::record::{from_ms, to_ms, KeyRecord, KeyVerdict, Limits, Release, Tag};
 
 /// A fault in a store: the store could not answer. A lockout is never an
 /// error; it is a [`KeyVerdict::Locked`].
@@ -325,6 +326,89 @@ pub trait Store: fmt::Debug + Send + Sync + 'static {
         limits: &Limits,
         now: SystemTime,
     ) -> Result<(), StoreError>;
+
+    /// Begins an attempt on all its keys in one step (see
+    /// [`batch`](crate::batch)): each key in order as
+    /// [`Store::begin_tagged`] would, a spray key skipped after a locked
+    /// key, and, when a key is locked, the attempt given back on the keys
+    /// whose [`KeyStep::refusal_release`] says so. One answer per step.
+    ///
+    /// This default makes one call per key, each atomic on its own key.
+    /// Stores that can reach every key at once (one transaction, one
+    /// script) override it with [`batch::begin_records`](crate::batch::begin_records),
+    /// so that an attempt costs one round trip and is atomic over its keys.
+    ///
+    /// On an error other than a full store, the keys counted so far are
+    /// given back before the error is returned.
+    async fn begin_all(
+        &self,
+        steps: &[KeyStep<'_>],
+        now: SystemTime,
+    ) -> Result<Vec<Begun>, StoreError> {
+        let mut begun = Vec::with_capacity(steps.len());
+        let mut locked = false;
+        for step in steps {
+            if step.skipped_after(locked) {
+                begun.push(Begun::Skipped);
+                continue;
+            }
+            let result = self
+                .begin_tagged(step.key, step.limits, step.tag, now)
+                .await;
+            match Begun::from_result(result) {
+                Ok(b) => {
+                    locked |= b.is_locked();
+                    begun.push(b);
+                }
+                Err(e) => {
+                    let at = to_ms(now);
+                    let back: Vec<KeyRelease<'_>> = steps
+                        .iter()
+                        .zip(&begun)
+                        .filter_map(|(s, b)| {
+                            Some(KeyRelease::new(s.key, s.give_back(b, at)?, s.limits))
+                        })
+                        .collect();
+                    // The error that matters is the first one.
+                    let _ = self.release_all(&back, now).await;
+                    return Err(e);
+                }
+            }
+        }
+        if locked {
+            let at = to_ms(now);
+            let back: Vec<KeyRelease<'_>> = steps
+                .iter()
+                .zip(&begun)
+                .filter_map(|(s, b)| {
+                    Some(KeyRelease::new(s.key, s.refusal_release(b, at)?, s.limits))
+                })
+                .collect();
+            if let Err(e) = self.release_all(&back, now).await {
+                tracing::debug!(target: "loginguard", error = %e, "could not give a refused attempt back");
+            }
+        }
+        Ok(begun)
+    }
+
+    /// Settles several keys ([`Store::release`] on each); stores that can
+    /// reach every key at once do it in one round trip. Every key is tried;
+    /// the first error is returned.
+    async fn release_all(
+        &self,
+        releases: &[KeyRelease<'_>],
+        now: SystemTime,
+    ) -> Result<(), StoreError> {
+        let mut first = Ok(());
+        for r in releases {
+            if let Err(e) = self.release(r.key, &r.release, r.limits, now).await {
+                if first.is_ok() {
+                    first = Err(e);
+                }
+            }
+        }
+        first
+    }
 
     /// Clears every key matching `filter`; returns how many were cleared.
     async fn reset(&self, filter: &KeyFilter) -> Result<u64, StoreError>;

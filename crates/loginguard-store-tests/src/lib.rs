@@ -28,7 +28,7 @@ pub mod outage;
 use async_trait::async_trait;
 use loginguard_core::audit::{AuditEntry, AuditKind, LogQuery, LogRetention};
 use loginguard_core::record::{to_ms, KeyVerdict, Limits, Release, Tag};
-use loginguard_core::{Key, KeyFilter, ListQuery, Store};
+use loginguard_core::{Begun, Key, KeyFilter, KeyRelease, KeyStep, ListQuery, Store};
 
 pub use tokio;
 
@@ -75,6 +75,9 @@ macro_rules! store_tests {
             a_remembered_tag_during_a_lock_neither_counts_nor_restarts_it,
             list_counts_refusals_since_the_lock,
             device_and_spray_keys_round_trip_and_reset_apart,
+            an_attempt_begins_all_its_keys_in_one_step,
+            release_all_settles_every_key,
+            exactness_attempts_on_two_keys_give_back_what_they_counted,
             exactness_with_tags_at_most_the_limit_distinct_tags_checked,
             awkward_key_values_round_trip,
             audit_log_appends_filters_caps_and_purges,
@@ -792,5 +795,164 @@ pub mod suite {
         let left = s.list(&ListQuery::all(), now).await.unwrap();
         assert_eq!(left.len(), 1);
         assert_eq!(left[0].key, other_scope);
+    }
+
+    fn failures_of(listed: &[loginguard_core::KeyStatus], k: &Key) -> u32 {
+        listed
+            .iter()
+            .find(|l| &l.key == k)
+            .map_or(0, |l| l.failures)
+    }
+
+    pub async fn an_attempt_begins_all_its_keys_in_one_step(h: &dyn Harness) {
+        let Some(s) = one(h).await else { return };
+        let now = t0();
+        let ip = Key::new("login").with_ip("203.0.113.7");
+        let spray = Key::new("login").with_password("00ff00ff00ff00ff");
+        let spray_limits = Limits::new(10).with_remember(10);
+        for count in [false, true] {
+            s.reset(&KeyFilter::all()).await.unwrap();
+            let user = key(if count { "carol" } else { "bob" });
+            let limits = Limits::new(1).with_count_during_lockout(count);
+            // The IP locks on its own first.
+            let v = s.begin_attempt(&ip, &limits, now).await.unwrap();
+            assert!(matches!(
+                v,
+                KeyVerdict::Allowed {
+                    locks_on_failure: true,
+                    ..
+                }
+            ));
+            let steps = [
+                KeyStep::new(&ip, &limits),
+                KeyStep::new(&user, &limits),
+                KeyStep::new(&spray, &spray_limits)
+                    .with_tag(Some(9))
+                    .spray(),
+            ];
+            let begun = s.begin_all(&steps, now + secs(1)).await.unwrap();
+            assert_eq!(begun.len(), 3);
+            assert!(begun[0].is_locked(), "{begun:?}");
+            assert!(
+                matches!(
+                    begun[1],
+                    Begun::Verdict(KeyVerdict::Allowed { counted: true, .. })
+                ),
+                "{begun:?}"
+            );
+            assert_eq!(
+                begun[2],
+                Begun::Skipped,
+                "a spray key after a lock is not begun"
+            );
+            let listed = s.list(&ListQuery::all(), now + secs(1)).await.unwrap();
+            assert_eq!(
+                failures_of(&listed, &user),
+                u32::from(count),
+                "the username keeps the refused attempt only when refused attempts count"
+            );
+            assert!(
+                listed.iter().all(|l| l.key != spray),
+                "the spray key was never touched: {listed:?}"
+            );
+            let user_locked = listed.iter().any(|l| l.key == user && l.locked);
+            assert_eq!(user_locked, count, "{listed:?}");
+        }
+        // Without a lock every key counts, the spray key included.
+        s.reset(&KeyFilter::all()).await.unwrap();
+        let limits = Limits::new(3);
+        let user = key("dave");
+        let steps = [
+            KeyStep::new(&ip, &limits),
+            KeyStep::new(&user, &limits),
+            KeyStep::new(&spray, &spray_limits)
+                .with_tag(Some(9))
+                .spray(),
+        ];
+        let begun = s.begin_all(&steps, now).await.unwrap();
+        assert!(
+            begun
+                .iter()
+                .all(|b| matches!(b, Begun::Verdict(KeyVerdict::Allowed { failures: 1, .. }))),
+            "{begun:?}"
+        );
+        let listed = s.list(&ListQuery::all(), now).await.unwrap();
+        for k in [&ip, &user, &spray] {
+            assert_eq!(failures_of(&listed, k), 1, "{k}");
+        }
+    }
+
+    pub async fn release_all_settles_every_key(h: &dyn Harness) {
+        let Some(s) = one(h).await else { return };
+        let now = t0();
+        let limits = Limits::new(2);
+        let (a, b, c) = (key("a"), key("b"), key("c"));
+        for k in [&a, &b, &c] {
+            s.begin_attempt(k, &limits, now).await.unwrap();
+            s.begin_attempt(k, &limits, now + secs(1)).await.unwrap();
+        }
+        let at = to_ms(now + secs(1));
+        let unseen = key("never-seen");
+        let releases = [
+            KeyRelease::new(&a, Release::give_back(at, true), &limits),
+            KeyRelease::new(&b, Release::reset(at), &limits),
+            KeyRelease::new(&unseen, Release::give_back(at, true), &limits),
+        ];
+        s.release_all(&releases, now + secs(2)).await.unwrap();
+        let listed = s.list(&ListQuery::all(), now + secs(2)).await.unwrap();
+        assert_eq!(failures_of(&listed, &a), 1, "a's second attempt given back");
+        assert!(
+            listed.iter().any(|l| l.key == a && !l.locked),
+            "a's lock lifted"
+        );
+        assert!(listed.iter().all(|l| l.key != b), "b reset: {listed:?}");
+        assert!(listed.iter().any(|l| l.key == c && l.locked), "c untouched");
+        assert_eq!(listed.len(), 2, "{listed:?}");
+    }
+
+    /// Attempts on a username and one of ten IPs at once: at most the limit
+    /// reach the password check on each key, and once every attempt is
+    /// settled each IP holds exactly the attempts that were let through
+    /// from it (every refused attempt was given back).
+    pub async fn exactness_attempts_on_two_keys_give_back_what_they_counted(h: &dyn Harness) {
+        let Some(stores) = h.open(2).await else {
+            return;
+        };
+        let limit = 5u32;
+        let limits = Limits::new(limit).with_count_during_lockout(false);
+        let ip_limits = Limits::new(1_000).with_count_during_lockout(false);
+        let now = t0();
+        let user = key("target");
+        let mut tasks = Vec::new();
+        for i in 0..400usize {
+            let store = stores[i % 2].clone();
+            let (user, limits, ip_limits) = (user.clone(), limits.clone(), ip_limits.clone());
+            let ip = Key::new("login").with_ip(format!("10.2.0.{}", i % 10));
+            tasks.push(tokio::spawn(async move {
+                let steps = [KeyStep::new(&ip, &ip_limits), KeyStep::new(&user, &limits)];
+                let begun = store.begin_all(&steps, now).await.unwrap();
+                let through = !begun.iter().any(Begun::is_locked);
+                (ip, through)
+            }));
+        }
+        let mut per_ip = std::collections::HashMap::new();
+        let mut through = 0u32;
+        for t in tasks {
+            let (ip, ok) = t.await.unwrap();
+            through += u32::from(ok);
+            *per_ip.entry(ip).or_insert(0u32) += u32::from(ok);
+        }
+        assert_eq!(
+            through, limit,
+            "exactly failure_limit attempts reach the check"
+        );
+        let listed = stores[0].list(&ListQuery::all(), now).await.unwrap();
+        for (ip, n) in per_ip {
+            assert_eq!(
+                failures_of(&listed, &ip),
+                n,
+                "{ip} holds only attempts let through"
+            );
+        }
     }
 }
