@@ -4,12 +4,13 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 use loginguard_core::audit::{AuditEntry, AuditLog, LogQuery, LogRetention};
+use loginguard_core::batch::{Begun, KeyRelease, KeyStep};
 use loginguard_core::record::{to_ms, KeyVerdict, Limits, Release, Tag};
 use loginguard_core::{Key, KeyFilter, KeyStatus, ListQuery, Store, StoreError, StoreHealth};
 use sqlx::{Connection, SqliteConnection};
 
 use crate::error::SqliteError;
-use crate::writer::{Done, Op};
+use crate::writer::{Done, Op, Step};
 use crate::{queries, schema, SqliteStore};
 
 /// Runs a read on the read pool, or on the write connection of an
@@ -84,17 +85,12 @@ impl Store for SqliteStore {
         tag: Option<Tag>,
         now: SystemTime,
     ) -> Result<KeyVerdict, StoreError> {
-        let op = Op::Begin {
-            key: key.clone(),
-            limits: limits.clone(),
-            tag,
-            now: to_ms(now),
-        };
-        match self.inner.writer.submit(op).await? {
-            Done::Verdict(verdict) => Ok(verdict),
-            Done::Unit => Err(StoreError::Corrupt(
-                "the write path answered a begin without a verdict".to_owned(),
-            )),
+        let step = KeyStep::new(key, limits).with_tag(tag);
+        match self.begin_all(&[step], now).await?.as_slice() {
+            [Begun::Verdict(verdict)] => Ok(*verdict),
+            other => Err(StoreError::Corrupt(format!(
+                "the write path answered a one-key begin with {other:?}"
+            ))),
         }
     }
 
@@ -105,10 +101,43 @@ impl Store for SqliteStore {
         limits: &Limits,
         now: SystemTime,
     ) -> Result<(), StoreError> {
+        self.release_all(&[KeyRelease::new(key, *release, limits)], now)
+            .await
+    }
+
+    /// One queued write for the whole attempt: its keys are read, counted
+    /// and written in the same transaction.
+    async fn begin_all(
+        &self,
+        steps: &[KeyStep<'_>],
+        now: SystemTime,
+    ) -> Result<Vec<Begun>, StoreError> {
+        let op = Op::Begin {
+            steps: steps.iter().map(Step::of).collect(),
+            now: to_ms(now),
+        };
+        match self.inner.writer.submit(op).await? {
+            Done::Begun(begun) if begun.len() == steps.len() => Ok(begun),
+            other => Err(StoreError::Corrupt(format!(
+                "the write path answered a begin of {} keys with {other:?}",
+                steps.len()
+            ))),
+        }
+    }
+
+    async fn release_all(
+        &self,
+        releases: &[KeyRelease<'_>],
+        now: SystemTime,
+    ) -> Result<(), StoreError> {
+        if releases.is_empty() {
+            return Ok(());
+        }
         let op = Op::Release {
-            key: key.clone(),
-            release: *release,
-            limits: limits.clone(),
+            releases: releases
+                .iter()
+                .map(|r| (r.key.clone(), r.release, r.limits.clone()))
+                .collect(),
             now: to_ms(now),
         };
         self.inner.writer.submit(op).await.map(|_| ())

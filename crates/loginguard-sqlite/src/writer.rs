@@ -16,7 +16,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use loginguard_core::audit::{AuditEntry, AuditKind, LogRetention};
-use loginguard_core::record::{self, to_ms, KeyRecord, KeyVerdict, Limits, Release, Tag};
+use loginguard_core::batch::{begin_records, Begun, KeyStep};
+use loginguard_core::record::{self, to_ms, KeyRecord, Limits, Release, Tag};
 use loginguard_core::{Key, StoreError};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use tokio::sync::{oneshot, Mutex, OwnedMutexGuard};
@@ -24,21 +25,43 @@ use tokio::sync::{oneshot, Mutex, OwnedMutexGuard};
 use crate::codec::{encode_failures, encode_tags, record_from_row, SELECT_RECORDS};
 use crate::error::{Shared, SqliteError};
 
+/// One key of a queued attempt: a [`KeyStep`] that owns its parts.
+#[derive(Debug)]
+pub(crate) struct Step {
+    pub(crate) key: Key,
+    pub(crate) limits: Limits,
+    pub(crate) tag: Option<Tag>,
+    pub(crate) spray: bool,
+}
+
+impl Step {
+    pub(crate) fn of(step: &KeyStep<'_>) -> Step {
+        Step {
+            key: step.key.clone(),
+            limits: step.limits.clone(),
+            tag: step.tag,
+            spray: step.spray,
+        }
+    }
+
+    fn as_step(&self) -> KeyStep<'_> {
+        let step = KeyStep::new(&self.key, &self.limits).with_tag(self.tag);
+        if self.spray {
+            step.spray()
+        } else {
+            step
+        }
+    }
+}
+
 /// One queued write.
 #[derive(Debug)]
 pub(crate) enum Op {
-    /// [`record::begin`] on a key.
-    Begin {
-        key: Key,
-        limits: Limits,
-        tag: Option<Tag>,
-        now: i64,
-    },
-    /// [`record::release`] on a key.
+    /// [`begin_records`] on the keys of one attempt.
+    Begin { steps: Vec<Step>, now: i64 },
+    /// [`record::release`] on each key.
     Release {
-        key: Key,
-        release: Release,
-        limits: Limits,
+        releases: Vec<(Key, Release, Limits)>,
         now: i64,
     },
     /// One audit entry, then its retention.
@@ -51,7 +74,7 @@ pub(crate) enum Op {
 /// What a write answers.
 #[derive(Debug)]
 pub(crate) enum Done {
-    Verdict(KeyVerdict),
+    Begun(Vec<Begun>),
     Unit,
 }
 
@@ -166,9 +189,14 @@ async fn apply_in_transaction(
         let mut seen = HashSet::new();
         batch
             .iter()
-            .filter_map(|p| match &p.op {
-                Op::Begin { key, .. } | Op::Release { key, .. } => Some(key.id()),
-                Op::Append { .. } => None,
+            .flat_map(|p| -> Box<dyn Iterator<Item = &str> + '_> {
+                match &p.op {
+                    Op::Begin { steps, .. } => Box::new(steps.iter().map(|s| s.key.id())),
+                    Op::Release { releases, .. } => {
+                        Box::new(releases.iter().map(|(key, _, _)| key.id()))
+                    }
+                    Op::Append { .. } => Box::new(std::iter::empty()),
+                }
             })
             .filter(|id| seen.insert(*id))
             .collect()
@@ -183,41 +211,8 @@ async fn apply_in_transaction(
     let mut retention = Retention::default();
     for pending in batch {
         let result = match &pending.op {
-            Op::Begin {
-                key,
-                limits,
-                tag,
-                now,
-            } => match rows.get_mut(key.id()) {
-                Some(Err(e)) => Err(e.clone()),
-                Some(Ok(slot)) => {
-                    let rec = slot.get_or_insert_with(KeyRecord::default);
-                    let verdict = record::begin(rec, limits, *tag, *now);
-                    mark(&mut dirty, key, limits);
-                    Ok(Done::Verdict(verdict))
-                }
-                None => {
-                    let mut rec = KeyRecord::default();
-                    let verdict = record::begin(&mut rec, limits, *tag, *now);
-                    rows.insert(key.id().to_owned(), Ok(Some(rec)));
-                    mark(&mut dirty, key, limits);
-                    Ok(Done::Verdict(verdict))
-                }
-            },
-            Op::Release {
-                key,
-                release,
-                limits,
-                now,
-            } => match rows.get_mut(key.id()) {
-                Some(Err(e)) => Err(e.clone()),
-                Some(Ok(Some(rec))) => {
-                    record::release(rec, limits, release, *now);
-                    mark(&mut dirty, key, limits);
-                    Ok(Done::Unit)
-                }
-                Some(Ok(None)) | None => Ok(Done::Unit),
-            },
+            Op::Begin { steps, now } => begin(&mut rows, &mut dirty, steps, *now),
+            Op::Release { releases, now } => release(&mut rows, &mut dirty, releases, *now),
             Op::Append {
                 entry,
                 retention: r,
@@ -230,13 +225,7 @@ async fn apply_in_transaction(
                 Ok(Done::Unit)
             }
         };
-        out.push(result.map_err(|what| SqliteError::Corrupt {
-            id: match &pending.op {
-                Op::Begin { key, .. } | Op::Release { key, .. } => key.id().to_owned(),
-                Op::Append { .. } => String::new(),
-            },
-            what,
-        }));
+        out.push(result);
     }
 
     let mut upserts: Vec<(&Key, &KeyRecord, &Limits)> = Vec::new();
@@ -280,6 +269,69 @@ async fn apply_in_transaction(
         .await
         .map_err(SqliteError::driver("writing and committing a batch"))?;
     Ok(out)
+}
+
+/// An attempt's step on the loaded rows; every key's row must be readable.
+fn begin<'a>(
+    rows: &mut Loaded,
+    dirty: &mut Vec<(&'a Key, &'a Limits)>,
+    steps: &'a [Step],
+    now: i64,
+) -> Result<Done, SqliteError> {
+    let mut records = Vec::with_capacity(steps.len());
+    for step in steps {
+        match rows.get_mut(step.key.id()) {
+            Some(Err(what)) => return Err(corrupt(&step.key, what)),
+            Some(Ok(slot)) => records.push(slot.take().unwrap_or_default()),
+            None => records.push(KeyRecord::default()),
+        }
+    }
+    let key_steps: Vec<KeyStep<'_>> = steps.iter().map(Step::as_step).collect();
+    let begun = begin_records(&mut records, &key_steps, now);
+    for ((step, rec), b) in steps.iter().zip(records).zip(&begun) {
+        // A skipped key keeps its row as it was (or stays absent).
+        let keep = !matches!(b, Begun::Skipped) || !rec.is_empty();
+        if keep {
+            rows.insert(step.key.id().to_owned(), Ok(Some(rec)));
+        }
+        if !matches!(b, Begun::Skipped) {
+            mark(dirty, &step.key, &step.limits);
+        }
+    }
+    Ok(Done::Begun(begun))
+}
+
+/// Releases on the loaded rows: every readable key is settled; the first
+/// unreadable one is the answer.
+fn release<'a>(
+    rows: &mut Loaded,
+    dirty: &mut Vec<(&'a Key, &'a Limits)>,
+    releases: &'a [(Key, Release, Limits)],
+    now: i64,
+) -> Result<Done, SqliteError> {
+    let mut first = Ok(Done::Unit);
+    for (key, release, limits) in releases {
+        match rows.get_mut(key.id()) {
+            Some(Err(what)) => {
+                if first.is_ok() {
+                    first = Err(corrupt(key, what));
+                }
+            }
+            Some(Ok(Some(rec))) => {
+                record::release(rec, limits, release, now);
+                mark(dirty, key, limits);
+            }
+            Some(Ok(None)) | None => {}
+        }
+    }
+    first
+}
+
+fn corrupt(key: &Key, what: &str) -> SqliteError {
+    SqliteError::Corrupt {
+        id: key.id().to_owned(),
+        what: what.to_owned(),
+    }
 }
 
 fn mark<'a>(dirty: &mut Vec<(&'a Key, &'a Limits)>, key: &'a Key, limits: &'a Limits) {
