@@ -12,6 +12,10 @@
 //!   batches, one `BEGIN IMMEDIATE` transaction each, answering callers
 //!   only after the commit (see [`SqliteStoreBuilder`] for the durability
 //!   settings). Reads use a small pool of their own.
+//! - An attempt refused by a lock this process has seen is answered from
+//!   memory and written a few milliseconds later with the others refused
+//!   meanwhile; a write by any other process is noticed by the next
+//!   attempt (see the `locks` module).
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), loginguard_core::StoreError> {
@@ -28,6 +32,7 @@
 
 mod codec;
 mod error;
+mod locks;
 mod queries;
 mod schema;
 mod store;
@@ -224,14 +229,44 @@ impl SqliteStoreBuilder {
             ),
             Location::Memory => None,
         };
+        let cache = match &self.location {
+            Location::File(path) => lock_cache(&mut conn, path).await?,
+            Location::Memory => None,
+        };
         Ok(SqliteStore {
             inner: Arc::new(Inner {
-                writer: Writer::new(conn),
+                writer: Writer::new(conn, cache),
                 readers,
                 description,
             }),
         })
     }
+}
+
+/// The lock cache of the database at `path`, when it runs in WAL mode (see
+/// the `locks` module).
+async fn lock_cache(
+    conn: &mut SqliteConnection,
+    path: &Path,
+) -> Result<Option<Arc<locks::LockCache>>, StoreError> {
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(SqliteError::driver("reading the journal mode"))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Ok(None);
+    }
+    let version = data_version(conn).await?;
+    Ok(locks::LockCache::open(path, version).map(Arc::new))
+}
+
+/// `PRAGMA data_version` of the connection: it changes when another
+/// connection commits.
+async fn data_version(conn: &mut SqliteConnection) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar("PRAGMA data_version")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(SqliteError::driver("reading the data version"))?)
 }
 
 impl SqliteStore {

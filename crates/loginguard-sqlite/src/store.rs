@@ -10,6 +10,7 @@ use loginguard_core::{Key, KeyFilter, KeyStatus, ListQuery, Store, StoreError, S
 use sqlx::{Connection, SqliteConnection};
 
 use crate::error::SqliteError;
+use crate::locks::{Answer, FLUSH_DELAY};
 use crate::writer::{Done, Op, Step};
 use crate::{queries, schema, SqliteStore};
 
@@ -76,6 +77,67 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// The lock cache's answer, when it has one (see the `locks` module).
+    async fn answer_from_cache(
+        &self,
+        steps: &[KeyStep<'_>],
+        now: i64,
+    ) -> Result<Option<Vec<Begun>>, StoreError> {
+        let Some(cache) = self.inner.writer.cache() else {
+            return Ok(None);
+        };
+        // Refusals are written by a task of their own, a moment later.
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Ok(None);
+        }
+        for _ in 0..2 {
+            match cache.refuse(steps, now) {
+                Answer::Refused { begun, flush } => {
+                    if flush {
+                        let store = self.clone();
+                        tokio::spawn(async move { store.flush_refusals().await });
+                    }
+                    return Ok(Some(begun));
+                }
+                Answer::Pass => return Ok(None),
+                Answer::Moved => {
+                    let mut conn = self.inner.writer.lock().await;
+                    // Read before `data_version`: a commit after it moves
+                    // the header again.
+                    if let Some(header) = cache.moved_header() {
+                        let version = crate::data_version(&mut conn).await?;
+                        cache.confirm(header, version);
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Writes the refusals the lock cache answered, after a short wait that
+    /// lets them gather into one transaction.
+    async fn flush_refusals(&self) {
+        tokio::time::sleep(FLUSH_DELAY).await;
+        if let Err(e) = self.flush_pending().await {
+            tracing::debug!(target: "loginguard::sqlite", error = %loginguard_core::error_chain(&e), "refused attempts not written");
+        }
+    }
+
+    /// Writes the refusals the lock cache answered and not written yet, so
+    /// that what follows (a listing, a reset) sees them.
+    async fn flush_pending(&self) -> Result<(), StoreError> {
+        match self.inner.writer.cache() {
+            Some(cache) if cache.has_pending() => {}
+            _ => return Ok(()),
+        }
+        let op = Op::Replay {
+            attempts: Vec::new(),
+        };
+        self.inner.writer.submit(op).await.map(|_| ())
+    }
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn begin_tagged(
@@ -105,16 +167,22 @@ impl Store for SqliteStore {
             .await
     }
 
-    /// One queued write for the whole attempt: its keys are read, counted
-    /// and written in the same transaction.
+    /// An attempt refused by a lock the lock cache holds is answered from
+    /// it (and written within a few milliseconds); any other is one queued
+    /// write for the whole attempt: its keys are read, counted and written
+    /// in the same transaction.
     async fn begin_all(
         &self,
         steps: &[KeyStep<'_>],
         now: SystemTime,
     ) -> Result<Vec<Begun>, StoreError> {
+        let at = to_ms(now);
+        if let Some(begun) = self.answer_from_cache(steps, at).await? {
+            return Ok(begun);
+        }
         let op = Op::Begin {
             steps: steps.iter().map(Step::of).collect(),
-            now: to_ms(now),
+            now: at,
         };
         match self.inner.writer.submit(op).await? {
             Done::Begun(begun) if begun.len() == steps.len() => Ok(begun),
@@ -144,16 +212,24 @@ impl Store for SqliteStore {
     }
 
     async fn reset(&self, filter: &KeyFilter) -> Result<u64, StoreError> {
+        self.flush_pending().await?;
         let mut conn = self.inner.writer.lock().await;
-        Ok(queries::reset(&mut *conn, filter).await?)
+        let cleared = queries::reset(&mut *conn, filter).await;
+        // This connection's own writes leave `data_version` alone.
+        if let Some(cache) = self.inner.writer.cache() {
+            cache.clear();
+        }
+        Ok(cleared?)
     }
 
     async fn list(&self, query: &ListQuery, now: SystemTime) -> Result<Vec<KeyStatus>, StoreError> {
+        self.flush_pending().await?;
         let now = to_ms(now);
         Ok(read!(self, |exec| queries::list(exec, query, now))?)
     }
 
     async fn purge_expired(&self, now: SystemTime) -> Result<u64, StoreError> {
+        self.flush_pending().await?;
         let now = to_ms(now);
         let mut purged = 0;
         // In steps, each holding the write connection briefly, so the

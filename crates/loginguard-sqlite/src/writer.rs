@@ -24,6 +24,7 @@ use tokio::sync::{oneshot, Mutex, OwnedMutexGuard};
 
 use crate::codec::{encode_failures, encode_tags, record_from_row, SELECT_RECORDS};
 use crate::error::{Shared, SqliteError};
+use crate::locks::{self, LockCache, Replay};
 
 /// One key of a queued attempt: a [`KeyStep`] that owns its parts.
 #[derive(Debug)]
@@ -64,6 +65,9 @@ pub(crate) enum Op {
         releases: Vec<(Key, Release, Limits)>,
         now: i64,
     },
+    /// Refused attempts answered by the lock cache, each begun again on
+    /// its keys if they still refuse it.
+    Replay { attempts: Vec<Replay> },
     /// One audit entry, then its retention.
     Append {
         entry: AuditEntry,
@@ -83,7 +87,15 @@ type Reply = oneshot::Sender<Result<Done, Shared>>;
 #[derive(Debug)]
 struct Pending {
     op: Op,
-    reply: Reply,
+    /// `None`: nobody waits for the answer, and the write is applied anyway.
+    reply: Option<Reply>,
+}
+
+impl Pending {
+    /// Whether the caller left before the batch started.
+    fn abandoned(&self) -> bool {
+        self.reply.as_ref().is_some_and(|r| r.is_closed())
+    }
 }
 
 /// The single write connection and its queue.
@@ -91,14 +103,21 @@ struct Pending {
 pub(crate) struct Writer {
     conn: Arc<Mutex<SqliteConnection>>,
     queue: parking_lot::Mutex<Vec<Pending>>,
+    cache: Option<Arc<LockCache>>,
 }
 
 impl Writer {
-    pub(crate) fn new(conn: SqliteConnection) -> Writer {
+    pub(crate) fn new(conn: SqliteConnection, cache: Option<Arc<LockCache>>) -> Writer {
         Writer {
             conn: Arc::new(Mutex::new(conn)),
             queue: parking_lot::Mutex::new(Vec::new()),
+            cache,
         }
+    }
+
+    /// The lock cache, for a file database whose WAL index can be read.
+    pub(crate) fn cache(&self) -> Option<&Arc<LockCache>> {
+        self.cache.as_ref()
     }
 
     /// Exclusive use of the write connection (for resets, purges,
@@ -110,7 +129,23 @@ impl Writer {
     /// Queues `op` and answers once the batch holding it has committed.
     pub(crate) async fn submit(&self, op: Op) -> Result<Done, StoreError> {
         let (reply, mut answer) = oneshot::channel();
-        self.queue.lock().push(Pending { op, reply });
+        {
+            let mut queue = self.queue.lock();
+            // Refusals answered by the lock cache go first: they came before.
+            if let Some(cache) = &self.cache {
+                let replays = cache.take_pending();
+                if !replays.is_empty() {
+                    queue.push(Pending {
+                        op: Op::Replay { attempts: replays },
+                        reply: None,
+                    });
+                }
+            }
+            queue.push(Pending {
+                op,
+                reply: Some(reply),
+            });
+        }
         // Either an earlier batch answers for us, or we get the connection.
         let conn = tokio::select! {
             done = &mut answer => {
@@ -128,7 +163,7 @@ impl Writer {
         }
         // The previous batch has answered, so our write is still queued.
         let batch = std::mem::take(&mut *self.queue.lock());
-        tokio::spawn(run_batch(conn, batch));
+        tokio::spawn(run_batch(conn, batch, self.cache.clone()));
         match answer.await {
             Ok(done) => done.map_err(|e| e.to_store_error()),
             Err(_) => Err(SqliteError::Abandoned.into()),
@@ -136,22 +171,30 @@ impl Writer {
     }
 }
 
-async fn run_batch(mut conn: OwnedMutexGuard<SqliteConnection>, batch: Vec<Pending>) {
-    let batch: Vec<Pending> = batch.into_iter().filter(|p| !p.reply.is_closed()).collect();
+async fn run_batch(
+    mut conn: OwnedMutexGuard<SqliteConnection>,
+    batch: Vec<Pending>,
+    cache: Option<Arc<LockCache>>,
+) {
+    let batch: Vec<Pending> = batch.into_iter().filter(|p| !p.abandoned()).collect();
     if batch.is_empty() {
         return;
     }
-    match apply(&mut conn, &batch).await {
+    match apply(&mut conn, &batch, cache.as_deref()).await {
         Ok(results) => {
             for (pending, result) in batch.into_iter().zip(results) {
-                let _ = pending.reply.send(result.map_err(|e| Shared(Arc::new(e))));
+                if let Some(reply) = pending.reply {
+                    let _ = reply.send(result.map_err(|e| Shared(Arc::new(e))));
+                }
             }
         }
         Err(e) => {
             tracing::debug!(target: "loginguard::sqlite", error = %loginguard_core::error_chain(&e), "write batch rolled back");
             let shared = Shared(Arc::new(e));
             for pending in batch {
-                let _ = pending.reply.send(Err(shared.clone()));
+                if let Some(reply) = pending.reply {
+                    let _ = reply.send(Err(shared.clone()));
+                }
             }
         }
     }
@@ -172,8 +215,9 @@ const WRITE_CHUNK: usize = 256;
 async fn apply(
     conn: &mut SqliteConnection,
     batch: &[Pending],
+    cache: Option<&LockCache>,
 ) -> Result<Vec<Result<Done, SqliteError>>, SqliteError> {
-    let result = apply_in_transaction(conn, batch).await;
+    let result = apply_in_transaction(conn, batch, cache).await;
     if result.is_err() {
         // Harmless when the transaction never started.
         let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
@@ -184,6 +228,7 @@ async fn apply(
 async fn apply_in_transaction(
     conn: &mut SqliteConnection,
     batch: &[Pending],
+    cache: Option<&LockCache>,
 ) -> Result<Vec<Result<Done, SqliteError>>, SqliteError> {
     let ids: Vec<&str> = {
         let mut seen = HashSet::new();
@@ -195,6 +240,11 @@ async fn apply_in_transaction(
                     Op::Release { releases, .. } => {
                         Box::new(releases.iter().map(|(key, _, _)| key.id()))
                     }
+                    Op::Replay { attempts } => Box::new(
+                        attempts
+                            .iter()
+                            .flat_map(|a| a.steps.iter().map(|s| s.key.id())),
+                    ),
                     Op::Append { .. } => Box::new(std::iter::empty()),
                 }
             })
@@ -209,9 +259,17 @@ async fn apply_in_transaction(
     let mut successes = Vec::new();
     let mut failures = Vec::new();
     let mut retention = Retention::default();
+    // Keys of the attempts refused in this batch: the lock cache takes them.
+    let mut refused: HashSet<&str> = HashSet::new();
     for pending in batch {
         let result = match &pending.op {
-            Op::Begin { steps, now } => begin(&mut rows, &mut dirty, steps, *now),
+            Op::Begin { steps, now } => begin(&mut rows, &mut dirty, &mut refused, steps, *now),
+            Op::Replay { attempts } => {
+                for replay in attempts {
+                    replay_one(&mut rows, &mut dirty, &mut refused, replay);
+                }
+                Ok(Done::Unit)
+            }
             Op::Release { releases, now } => release(&mut rows, &mut dirty, releases, *now),
             Op::Append {
                 entry,
@@ -268,13 +326,22 @@ async fn apply_in_transaction(
         .execute(&mut *conn)
         .await
         .map_err(SqliteError::driver("writing and committing a batch"))?;
+    if let Some(cache) = cache {
+        let written = upserts
+            .iter()
+            .map(|(key, rec, _)| (key.id(), Some(*rec)))
+            .chain(deletes.iter().map(|id| (*id, None)));
+        cache.committed(written, &refused);
+    }
     Ok(out)
 }
 
 /// An attempt's step on the loaded rows; every key's row must be readable.
+/// The keys of a refused attempt are added to `refused`.
 fn begin<'a>(
     rows: &mut Loaded,
     dirty: &mut Vec<(&'a Key, &'a Limits)>,
+    refused: &mut HashSet<&'a str>,
     steps: &'a [Step],
     now: i64,
 ) -> Result<Done, SqliteError> {
@@ -288,6 +355,9 @@ fn begin<'a>(
     }
     let key_steps: Vec<KeyStep<'_>> = steps.iter().map(Step::as_step).collect();
     let begun = begin_records(&mut records, &key_steps, now);
+    if begun.iter().any(Begun::is_locked) {
+        refused.extend(steps.iter().map(|s| s.key.id()));
+    }
     for ((step, rec), b) in steps.iter().zip(records).zip(&begun) {
         // A skipped key keeps its row as it was (or stays absent).
         let keep = !matches!(b, Begun::Skipped) || !rec.is_empty();
@@ -299,6 +369,29 @@ fn begin<'a>(
         }
     }
     Ok(Done::Begun(begun))
+}
+
+/// A refusal answered by the lock cache, begun on its keys as it would have
+/// been then, if they still refuse it (a key reset since is left alone).
+fn replay_one<'a>(
+    rows: &mut Loaded,
+    dirty: &mut Vec<(&'a Key, &'a Limits)>,
+    refused: &mut HashSet<&'a str>,
+    replay: &'a Replay,
+) {
+    let key_steps: Vec<KeyStep<'_>> = replay.steps.iter().map(Step::as_step).collect();
+    let still = locks::refused(
+        |id| match rows.get(id) {
+            Some(Ok(Some(rec))) => Some(rec),
+            _ => None,
+        },
+        &key_steps,
+        replay.now,
+    );
+    if still {
+        // Every row it needs was readable (the check above saw them).
+        let _ = begin(rows, dirty, refused, &replay.steps, replay.now);
+    }
 }
 
 /// Releases on the loaded rows: every readable key is settled; the first
