@@ -189,6 +189,29 @@ impl<'a> KeyRelease<'a> {
     }
 }
 
+/// The settlements that give an attempt back on the keys that counted it
+/// (`begun[i]` answering `steps[i]`): [`KeyStep::refusal_release`] when
+/// `refused`, else [`KeyStep::give_back`].
+pub fn give_backs<'a>(
+    steps: &[KeyStep<'a>],
+    begun: &[Begun],
+    now: i64,
+    refused: bool,
+) -> Vec<KeyRelease<'a>> {
+    steps
+        .iter()
+        .zip(begun)
+        .filter_map(|(s, b)| {
+            let release = if refused {
+                s.refusal_release(b, now)
+            } else {
+                s.give_back(b, now)
+            };
+            Some(KeyRelease::new(s.key, release?, s.limits))
+        })
+        .collect()
+}
+
 /// The attempt's step on records held at once: `records[i]` is the record
 /// of `steps[i].key` (a default record for a new key). Records of skipped
 /// keys are left untouched.

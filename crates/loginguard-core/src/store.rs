@@ -12,7 +12,7 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 
 use crate::audit::AuditLog;
-use crate::batch::{Begun, KeyRelease, KeyStep};
+use crate::batch::{give_backs, Begun, KeyRelease, KeyStep};
 use crate::key::{Key, KeyFilter};
 use crate::record::{from_ms, to_ms, KeyRecord, KeyVerdict, Limits, Release, Tag};
 
@@ -361,14 +361,7 @@ pub trait Store: fmt::Debug + Send + Sync + 'static {
                     begun.push(b);
                 }
                 Err(e) => {
-                    let at = to_ms(now);
-                    let back: Vec<KeyRelease<'_>> = steps
-                        .iter()
-                        .zip(&begun)
-                        .filter_map(|(s, b)| {
-                            Some(KeyRelease::new(s.key, s.give_back(b, at)?, s.limits))
-                        })
-                        .collect();
+                    let back = give_backs(steps, &begun, to_ms(now), false);
                     // The error that matters is the first one.
                     let _ = self.release_all(&back, now).await;
                     return Err(e);
@@ -376,14 +369,7 @@ pub trait Store: fmt::Debug + Send + Sync + 'static {
             }
         }
         if locked {
-            let at = to_ms(now);
-            let back: Vec<KeyRelease<'_>> = steps
-                .iter()
-                .zip(&begun)
-                .filter_map(|(s, b)| {
-                    Some(KeyRelease::new(s.key, s.refusal_release(b, at)?, s.limits))
-                })
-                .collect();
+            let back = give_backs(steps, &begun, to_ms(now), true);
             if let Err(e) = self.release_all(&back, now).await {
                 tracing::debug!(target: "loginguard", error = %e, "could not give a refused attempt back");
             }
