@@ -134,11 +134,10 @@ impl LockCache {
             })
             .collect();
         let begun = begin_records(&mut records, steps, now);
-        for (step, (rec, b)) in steps.iter().zip(records.into_iter().zip(&begun)) {
-            if !matches!(b, Begun::Skipped) {
-                if let Some(slot) = state.records.get_mut(step.key.id()) {
-                    *slot = rec;
-                }
+        // Every record goes back (a skipped key's untouched).
+        for (step, rec) in steps.iter().zip(records) {
+            if let Some(slot) = state.records.get_mut(step.key.id()) {
+                *slot = rec;
             }
         }
         state.pending.push(Replay {

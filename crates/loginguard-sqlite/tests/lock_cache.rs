@@ -59,15 +59,27 @@ async fn refusals_from_the_cache_leave_the_file_as_one_write_each_would() {
         let users: Vec<Key> = (0..3)
             .map(|i| Key::new(format!("count-{count}")).with_username(format!("user{i}")))
             .collect();
+        // A password's spray key: locked once it failed on 2 accounts.
+        let spray_limits = Limits::new(2)
+            .with_failure_window(Some(Duration::from_secs(20)))
+            .with_cool_off(Some(Duration::from_secs(5)))
+            .with_remember(8);
+        let sprays: Vec<Key> = (0..2)
+            .map(|i| Key::new(format!("count-{count}")).with_password(format!("p{i}")))
+            .collect();
         let mut now = t0();
         for i in 0..200u64 {
             // Attempts a second apart, so locks end and start again.
             now += Duration::from_millis(700 + (i % 5) * 400);
             let user = &users[(i % 3) as usize];
             let tag = Some(i % 4);
+            let password = &sprays[(i % 2) as usize];
             let steps = [
                 KeyStep::new(&ip, &limits).with_tag(tag),
                 KeyStep::new(user, &limits).with_tag(tag),
+                KeyStep::new(password, &spray_limits)
+                    .with_tag(Some(i % 3))
+                    .spray(),
             ];
             let got = attempt(&sqlite, &steps, now).await;
             let want = attempt(&memory, &steps, now).await;
