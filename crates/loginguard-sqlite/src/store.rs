@@ -1,5 +1,6 @@
 //! `Store` and `AuditLog` for [`SqliteStore`].
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
@@ -95,8 +96,14 @@ impl SqliteStore {
             match cache.refuse(steps, now) {
                 Answer::Refused { begun, flush } => {
                     if flush {
-                        let store = self.clone();
-                        tokio::spawn(async move { store.flush_refusals().await });
+                        // A store dropped meanwhile writes them as it goes.
+                        let inner = Arc::downgrade(&self.inner);
+                        tokio::spawn(async move {
+                            tokio::time::sleep(FLUSH_DELAY).await;
+                            if let Some(inner) = inner.upgrade() {
+                                SqliteStore { inner }.flush_refusals().await;
+                            }
+                        });
                     }
                     return Ok(Some(begun));
                 }
@@ -115,10 +122,9 @@ impl SqliteStore {
         Ok(None)
     }
 
-    /// Writes the refusals the lock cache answered, after a short wait that
-    /// lets them gather into one transaction.
+    /// Writes the refusals the lock cache answered (scheduled a short wait
+    /// after the first, so that they gather into one transaction).
     async fn flush_refusals(&self) {
-        tokio::time::sleep(FLUSH_DELAY).await;
         if let Err(e) = self.flush_pending().await {
             tracing::debug!(target: "loginguard::sqlite", error = %loginguard_core::error_chain(&e), "refused attempts not written");
         }

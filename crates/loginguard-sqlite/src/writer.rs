@@ -171,6 +171,47 @@ impl Writer {
     }
 }
 
+impl Drop for Writer {
+    /// Writes the refusals the lock cache still holds: on a thread of its
+    /// own with a runtime of its own, since the application's runtime may
+    /// be shutting down, and only if no batch holds the connection.
+    fn drop(&mut self) {
+        let Some(cache) = &self.cache else {
+            return;
+        };
+        let replays = cache.take_pending();
+        if replays.is_empty() {
+            return;
+        }
+        let Ok(mut conn) = self.conn.clone().try_lock_owned() else {
+            return;
+        };
+        let flush = move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async move {
+                let batch = [Pending {
+                    op: Op::Replay { attempts: replays },
+                    reply: None,
+                }];
+                if let Err(e) = apply(&mut conn, &batch, None).await {
+                    tracing::debug!(target: "loginguard::sqlite", error = %loginguard_core::error_chain(&e), "refused attempts not written");
+                }
+            });
+        };
+        if let Ok(thread) = std::thread::Builder::new()
+            .name("loginguard-sqlite-flush".to_owned())
+            .spawn(flush)
+        {
+            let _ = thread.join();
+        }
+    }
+}
+
 async fn run_batch(
     mut conn: OwnedMutexGuard<SqliteConnection>,
     batch: Vec<Pending>,

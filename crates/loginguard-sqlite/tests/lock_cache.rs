@@ -192,3 +192,23 @@ async fn a_reset_in_this_process_is_seen_by_the_next_attempt() {
     let v = store.begin_attempt(&key, &limits, now).await.unwrap();
     assert!(matches!(v, KeyVerdict::Allowed { .. }), "{v:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_dropped_right_after_refusals_has_written_them() {
+    let path = file();
+    let limits = Limits::new(1).with_count_during_lockout(false);
+    let key = Key::new("login").with_ip("192.0.2.99");
+    for round in 1..=3u32 {
+        let store = open(&path).await;
+        if round == 1 {
+            store.begin_attempt(&key, &limits, t0()).await.unwrap();
+        }
+        for _ in 0..10 {
+            let v = store.begin_attempt(&key, &limits, t0()).await.unwrap();
+            assert!(matches!(v, KeyVerdict::Locked { .. }));
+        }
+        drop(store);
+        let other = open(&path).await;
+        assert_eq!(listing(&other, t0()).await[0].refused, 10 * round);
+    }
+}
