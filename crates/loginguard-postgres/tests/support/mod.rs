@@ -97,6 +97,8 @@ pub struct PrivateServer {
     as_postgres: bool,
     dir: tempfile::TempDir,
     running: bool,
+    /// Further server settings (`-c name=value …`).
+    settings: String,
 }
 
 impl PrivateServer {
@@ -129,6 +131,12 @@ impl PrivateServer {
 
     /// Creates a cluster (trust authentication, no fsync) and starts it.
     pub fn start(bin: &Path) -> PrivateServer {
+        PrivateServer::start_with(bin, &[])
+    }
+
+    /// [`PrivateServer::start`] with further server settings, each
+    /// `name=value` (passed as `-c name=value`).
+    pub fn start_with(bin: &Path, settings: &[&str]) -> PrivateServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let as_postgres = is_root();
         if as_postgres {
@@ -142,6 +150,7 @@ impl PrivateServer {
             as_postgres,
             dir,
             running: false,
+            settings: settings.iter().map(|s| format!(" -c {s}")).collect(),
         };
         let data = server.data();
         let mut initdb = server.command("initdb");
@@ -187,9 +196,10 @@ impl PrivateServer {
 
     fn try_start(&mut self) -> bool {
         let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off{}",
             self.port,
-            self.dir.path().display()
+            self.dir.path().display(),
+            self.settings
         );
         let mut start = self.command("pg_ctl");
         start
@@ -226,6 +236,20 @@ impl PrivateServer {
             let _ = stop.status();
             self.running = false;
         }
+    }
+
+    /// The directory of the server's extensions' control files
+    /// (`/usr/share/postgresql/<major>/extension` for
+    /// `/usr/lib/postgresql/<major>/bin`).
+    pub fn extension_dir(bin: &Path) -> std::path::PathBuf {
+        let major = bin
+            .parent()
+            .and_then(Path::file_name)
+            .map(|m| m.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Path::new("/usr/share/postgresql")
+            .join(major)
+            .join("extension")
     }
 
     /// `postgres://postgres@127.0.0.1:<port>/postgres`
