@@ -34,29 +34,11 @@ CREATE TYPE lg_limits AS (
     remember             BIGINT
 );
 
--- record::begin's answer: the record after the step and its KeyVerdict
--- (verdict 0: Locked, 1: Allowed).
-CREATE TYPE lg_begun AS (
-    rec              lg_record,
-    verdict          SMALLINT,
-    counted          BOOLEAN,
-    failure_count    BIGINT,
-    remaining        BIGINT,
-    locks_on_failure BOOLEAN,
-    lock_until       BIGINT
-);
-
--- i64::saturating_add.
+-- i64::saturating_add (in numeric, which cannot overflow; inlined by the
+-- planner).
 CREATE FUNCTION lg_sat_add(a BIGINT, b BIGINT) RETURNS BIGINT
-LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
-BEGIN
-    IF b > 0 AND a > 9223372036854775807 - b THEN
-        RETURN 9223372036854775807;
-    ELSIF b < 0 AND a < (-9223372036854775807 - 1) - b THEN
-        RETURN -9223372036854775807 - 1;
-    END IF;
-    RETURN a + b;
-END
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT least(greatest(a::NUMERIC + b, -9223372036854775808), 9223372036854775807)::BIGINT
 $$;
 
 -- x * y for x, y >= 0 as IEEE doubles multiply (infinity on overflow),
@@ -159,103 +141,21 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 
 -- KeyRecord::expires_at: when the row can go without changing a verdict,
--- NULL for never.
+-- NULL for never. One expression (inlined by the planner); the longest
+-- cool-off is computed only for a progressive lock history.
 CREATE FUNCTION lg_expires_at(r lg_record, l lg_limits) RETURNS BIGINT
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
-DECLARE
-    e BIGINT := r.updated_at;
-BEGIN
-    IF r.locked THEN
-        IF r.locked_until IS NULL THEN
-            RETURN NULL;
-        END IF;
-        e := greatest(e, r.locked_until);
-    END IF;
-    IF cardinality(r.failures) > 0 AND NOT r.locked THEN
-        IF l.window_ms IS NULL THEN
-            RETURN NULL;
-        END IF;
-        e := greatest(e, lg_sat_add(r.failures[cardinality(r.failures)], l.window_ms));
-    END IF;
-    IF r.lock_count > 0 AND l.multiplier > 1.0 THEN
-        e := greatest(e, lg_sat_add(r.updated_at,
-                                    coalesce(lg_cool_off_ms(l, 4294967295), 0)));
-    END IF;
-    RETURN e;
-END
-$$;
-
--- record::begin.
-CREATE FUNCTION lg_begin(r lg_record, l lg_limits, tag BIGINT, now BIGINT) RETURNS lg_begun
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
-DECLARE
-    remembered BOOLEAN := false;
-    n BIGINT;
-    cap BIGINT;
-    locks BOOLEAN;
-    i INT;
-BEGIN
-    r := lg_prune(r, l, now);
-    r.updated_at := now;
-    IF l.remember > 0 AND tag IS NOT NULL THEN
-        FOR i IN 1 .. cardinality(r.tags) / 2 LOOP
-            IF r.tags[2 * i] = tag THEN
-                remembered := true;
-                EXIT;
-            END IF;
-        END LOOP;
-    END IF;
-    cap := greatest(l.failure_limit, 1);
-    IF r.locked AND (r.locked_until IS NULL OR r.locked_until > now) THEN
-        -- The lock is in force: the attempt is refused.
-        r.refused := least(r.refused + 1, 4294967295);
-        IF l.count_during_lockout AND NOT remembered THEN
-            r.failures := r.failures || now;
-            n := cardinality(r.failures);
-            IF n > cap THEN
-                r.failures := r.failures[n - cap + 1 : n];
-            END IF;
-            IF r.locked_until IS NOT NULL THEN
-                r.locked_until := lg_sat_add(now, lg_cool_off_ms(l, greatest(r.lock_count, 1)));
-            END IF;
-        END IF;
-        RETURN ROW(r, 0, false, cardinality(r.failures), 0, false, r.locked_until)::lg_begun;
-    END IF;
-    IF r.locked THEN
-        -- The cool-off has ended: the key starts afresh.
-        r.locked := false;
-        r.locked_until := NULL;
-        r.failures := '{}';
-        r.tags := '{}';
-        r.refused := 0;
-    ELSIF remembered THEN
-        -- The same tag again (a repeated wrong password): counts nothing.
-        n := cardinality(r.failures);
-        RETURN ROW(r, 1, false, n, greatest(l.failure_limit - n, 0), false, NULL)::lg_begun;
-    END IF;
-    r.failures := r.failures || now;
-    n := cardinality(r.failures);
-    IF n > cap THEN
-        r.failures := r.failures[n - cap + 1 : n];
-        n := cap;
-    END IF;
-    IF tag IS NOT NULL AND l.remember > 0 THEN
-        r.tags := r.tags || ARRAY[now, tag];
-        IF cardinality(r.tags) > 2 * l.remember THEN
-            r.tags := r.tags[cardinality(r.tags) - 2 * l.remember + 1 : cardinality(r.tags)];
-        END IF;
-    END IF;
-    locks := l.lock_out AND n >= l.failure_limit;
-    IF locks THEN
-        -- This attempt sets the lock.
-        r.locked := true;
-        r.refused := 0;
-        r.lock_count := least(r.lock_count + 1, 4294967295);
-        r.locked_until := lg_sat_add(now, lg_cool_off_ms(l, r.lock_count));
-    END IF;
-    RETURN ROW(r, 1, true, n, greatest(l.failure_limit - n, 0), locks,
-               CASE WHEN locks THEN r.locked_until END)::lg_begun;
-END
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE
+        WHEN r.locked AND r.locked_until IS NULL THEN NULL
+        WHEN NOT r.locked AND cardinality(r.failures) > 0 AND l.window_ms IS NULL THEN NULL
+        ELSE greatest(
+            r.updated_at,
+            CASE WHEN r.locked THEN r.locked_until END,
+            CASE WHEN NOT r.locked AND cardinality(r.failures) > 0
+                 THEN lg_sat_add(r.failures[cardinality(r.failures)], l.window_ms) END,
+            CASE WHEN r.lock_count > 0 AND l.multiplier > 1.0
+                 THEN lg_sat_add(r.updated_at, coalesce(lg_cool_off_ms(l, 4294967295), 0)) END)
+    END
 $$;
 
 -- record::release: `reset`, or the attempt begun at attempt_time (and its
@@ -298,160 +198,240 @@ BEGIN
 END
 $$;
 
--- batch::begin_records on the keys of one attempt: one row per step, in
--- step order (verdict 0: Locked, 1: Allowed, 2: Skipped). Rows are locked
--- sorted by id; a new key is inserted (its final record, after every
--- existing row is locked, new keys sorted by id) with ON CONFLICT DO
--- NOTHING, and if another attempt inserted it first the step is taken
--- again with that row. A record a refused attempt left empty is deleted.
+-- batch::begin_records with record::begin on the keys of one attempt: one
+-- row per step, in step order (verdict 0: Locked, 1: Allowed, 2: Skipped).
+-- key_* describe the attempt's distinct keys, sorted by id in byte order
+-- (COLLATE "C"); step_key is each step's key in them (1-based). Stored
+-- rows are locked in that order; then the rules run in step order; then
+-- the new keys' rows are inserted (in that order, ON CONFLICT DO NOTHING:
+-- if another attempt inserted one first, everything is taken again with
+-- its row) and the stored ones written back. A record a refused attempt
+-- left empty is deleted.
 CREATE FUNCTION lg_begin_all(
-    step_ids TEXT[], step_scopes TEXT[], step_ips TEXT[], step_usernames TEXT[],
-    step_user_agents TEXT[], step_failure_limits BIGINT[], step_windows BIGINT[],
-    step_cool_offs BIGINT[], step_multipliers DOUBLE PRECISION[], step_cool_off_maxes BIGINT[],
-    step_count_during_lockouts BOOLEAN[], step_lock_outs BOOLEAN[], step_remembers BIGINT[],
-    step_tags BIGINT[], step_sprays BOOLEAN[], now BIGINT)
+    key_ids TEXT[], key_scopes TEXT[], key_ips TEXT[], key_usernames TEXT[],
+    key_user_agents TEXT[], step_key INT[], step_failure_limits BIGINT[],
+    step_windows BIGINT[], step_cool_offs BIGINT[], step_multipliers DOUBLE PRECISION[],
+    step_cool_off_maxes BIGINT[], step_count_during_lockouts BOOLEAN[],
+    step_lock_outs BOOLEAN[], step_remembers BIGINT[], step_tags BIGINT[],
+    step_sprays BOOLEAN[], now BIGINT)
 RETURNS TABLE (step INT, verdict SMALLINT, counted BOOLEAN, failure_count BIGINT,
                remaining BIGINT, locks_on_failure BOOLEAN, lock_until BIGINT)
 LANGUAGE plpgsql AS $$
 DECLARE
-    n INT := coalesce(cardinality(step_ids), 0);
-    ids TEXT[];         -- the distinct keys, sorted
-    k INT;
-    slot INT[];         -- step -> its key in ids
+    n INT := cardinality(step_key);
+    k INT := cardinality(key_ids);
     recs lg_record[];
-    stored BOOLEAN[];   -- the key had a row
+    stored BOOLEAN[];
     last_step INT[];    -- the step whose limits the key's expiry follows
-    inserted TEXT[];
-    b lg_begun;
-    begun lg_begun[];
+    limits lg_limits[]; -- each step's
+    r lg_record;
     l lg_limits;
-    rec lg_record;
     row_ RECORD;
+    verdicts SMALLINT[];
+    counts BIGINT[];
+    counteds BOOLEAN[];
+    locks BOOLEAN[];
+    untils BIGINT[];
     any_locked BOOLEAN;
-    raced BOOLEAN;
+    remembered BOOLEAN;
+    tag BIGINT;
+    cap BIGINT;
+    c BIGINT;
+    new_keys INT[];
+    old_keys INT[];
+    gone TEXT[];
+    expiries BIGINT[];
+    inserted TEXT[];
     i INT;
     j INT;
 BEGIN
-    SELECT array_agg(DISTINCT u ORDER BY u) INTO ids FROM unnest(step_ids) AS u;
-    k := coalesce(cardinality(ids), 0);
-    slot := array_fill(0, ARRAY[greatest(n, 1)]);
-    FOR i IN 1 .. n LOOP
-        slot[i] := array_position(ids, step_ids[i]);
-    END LOOP;
     FOR try_n IN 1 .. 8 LOOP
         recs := array_fill(ROW('{}'::BIGINT[], false, NULL, 0, 0, 0, '{}'::BIGINT[])::lg_record,
-                           ARRAY[greatest(k, 1)]);
-        stored := array_fill(false, ARRAY[greatest(k, 1)]);
-        last_step := array_fill(0, ARRAY[greatest(k, 1)]);
+                           ARRAY[k]);
+        stored := array_fill(false, ARRAY[k]);
+        last_step := array_fill(0, ARRAY[k]);
         FOR row_ IN
             SELECT id, failures, locked, locked_until, lock_count, updated_at, refused, tags
-            FROM lockout_keys WHERE id = ANY (ids) ORDER BY id FOR UPDATE
+            FROM lockout_keys WHERE id = ANY (key_ids) ORDER BY id COLLATE "C" FOR UPDATE
         LOOP
-            j := array_position(ids, row_.id);
+            j := array_position(key_ids, row_.id);
             recs[j] := ROW(row_.failures, row_.locked, row_.locked_until, row_.lock_count,
                            row_.updated_at, row_.refused, row_.tags)::lg_record;
             stored[j] := true;
         END LOOP;
-        -- The rules, in step order.
-        begun := '{}';
+        verdicts := '{}';
+        counts := '{}';
+        counteds := '{}';
+        locks := '{}';
+        untils := '{}';
+        limits := '{}';
         any_locked := false;
         FOR i IN 1 .. n LOOP
-            IF step_sprays[i] AND any_locked THEN
-                begun := begun || ROW(NULL, 2, false, 0, 0, false, NULL)::lg_begun;
-                CONTINUE;
-            END IF;
-            j := slot[i];
             l := ROW(step_failure_limits[i], step_windows[i], step_cool_offs[i],
                      step_multipliers[i], step_cool_off_maxes[i],
                      step_count_during_lockouts[i], step_lock_outs[i],
                      step_remembers[i])::lg_limits;
-            b := lg_begin(recs[j], l, step_tags[i], now);
-            recs[j] := b.rec;
+            limits := limits || l;
+            IF step_sprays[i] AND any_locked THEN
+                -- A spray key after a locked key is not begun.
+                verdicts := verdicts || 2::SMALLINT;
+                counts := counts || 0::BIGINT;
+                counteds := counteds || false;
+                locks := locks || false;
+                untils := untils || NULL::BIGINT;
+                CONTINUE;
+            END IF;
+            j := step_key[i];
             last_step[j] := i;
-            begun := begun || b;
-            any_locked := any_locked OR b.verdict = 0;
+            r := recs[j];
+            tag := step_tags[i];
+            -- record::begin.
+            IF cardinality(r.failures) = 0 THEN
+                r.tags := '{}';
+            ELSIF l.window_ms IS NOT NULL THEN
+                r := lg_prune(r, l, now);
+            END IF;
+            r.updated_at := now;
+            remembered := false;
+            IF l.remember > 0 AND tag IS NOT NULL THEN
+                FOR x IN 1 .. cardinality(r.tags) / 2 LOOP
+                    IF r.tags[2 * x] = tag THEN
+                        remembered := true;
+                        EXIT;
+                    END IF;
+                END LOOP;
+            END IF;
+            cap := greatest(l.failure_limit, 1);
+            IF r.locked AND (r.locked_until IS NULL OR r.locked_until > now) THEN
+                -- The lock is in force: the attempt is refused.
+                r.refused := least(r.refused + 1, 4294967295);
+                IF l.count_during_lockout AND NOT remembered THEN
+                    r.failures := (r.failures || now)[greatest(cardinality(r.failures) + 2 - cap, 1) :];
+                    IF r.locked_until IS NOT NULL THEN
+                        r.locked_until := lg_sat_add(now, lg_cool_off_ms(l, greatest(r.lock_count, 1)));
+                    END IF;
+                END IF;
+                recs[j] := r;
+                any_locked := true;
+                verdicts := verdicts || 0::SMALLINT;
+                counts := counts || cardinality(r.failures)::BIGINT;
+                counteds := counteds || false;
+                locks := locks || false;
+                untils := untils || r.locked_until;
+                CONTINUE;
+            END IF;
+            IF r.locked THEN
+                -- The cool-off has ended: the key starts afresh.
+                r.locked := false;
+                r.locked_until := NULL;
+                r.failures := '{}';
+                r.tags := '{}';
+                r.refused := 0;
+            ELSIF remembered THEN
+                -- The same tag again (a repeated wrong password): counts nothing.
+                recs[j] := r;
+                verdicts := verdicts || 1::SMALLINT;
+                counts := counts || cardinality(r.failures)::BIGINT;
+                counteds := counteds || false;
+                locks := locks || false;
+                untils := untils || NULL::BIGINT;
+                CONTINUE;
+            END IF;
+            r.failures := (r.failures || now)[greatest(cardinality(r.failures) + 2 - cap, 1) :];
+            IF tag IS NOT NULL AND l.remember > 0 THEN
+                r.tags := (r.tags || ARRAY[now, tag])[greatest(cardinality(r.tags) + 3 - 2 * l.remember, 1) :];
+            END IF;
+            c := cardinality(r.failures);
+            IF l.lock_out AND c >= l.failure_limit THEN
+                -- This attempt sets the lock.
+                r.locked := true;
+                r.refused := 0;
+                r.lock_count := least(r.lock_count + 1, 4294967295);
+                r.locked_until := lg_sat_add(now, lg_cool_off_ms(l, r.lock_count));
+                locks := locks || true;
+                untils := untils || r.locked_until;
+            ELSE
+                locks := locks || false;
+                untils := untils || NULL::BIGINT;
+            END IF;
+            recs[j] := r;
+            verdicts := verdicts || 1::SMALLINT;
+            counts := counts || c;
+            counteds := counteds || true;
         END LOOP;
         IF any_locked THEN
             -- Refused: KeyStep::refusal_release on every key that counted.
             FOR i IN 1 .. n LOOP
-                b := begun[i];
-                IF b.verdict = 1 AND b.counted
-                   AND (step_sprays[i] OR NOT step_count_during_lockouts[i]) THEN
-                    j := slot[i];
-                    l := ROW(step_failure_limits[i], step_windows[i], step_cool_offs[i],
-                             step_multipliers[i], step_cool_off_maxes[i],
-                             step_count_during_lockouts[i], step_lock_outs[i],
-                             step_remembers[i])::lg_limits;
-                    recs[j] := lg_release(recs[j], l, false, now, b.locks_on_failure,
+                IF counteds[i] AND (step_sprays[i] OR NOT step_count_during_lockouts[i]) THEN
+                    j := step_key[i];
+                    recs[j] := lg_release(recs[j], limits[i], false, now, locks[i],
                                           step_tags[i], now);
                     last_step[j] := i;
                 END IF;
             END LOOP;
         END IF;
-        -- New keys, sorted by id.
-        inserted := '{}';
-        raced := false;
+        -- What to write: new rows, rows written back, rows deleted.
+        new_keys := '{}';
+        old_keys := '{}';
+        gone := '{}';
+        expiries := array_fill(NULL::BIGINT, ARRAY[k]);
         FOR j IN 1 .. k LOOP
             i := last_step[j];
-            CONTINUE WHEN stored[j] OR i = 0 OR lg_is_empty(recs[j]);
-            rec := recs[j];
-            l := ROW(step_failure_limits[i], step_windows[i], step_cool_offs[i],
-                     step_multipliers[i], step_cool_off_maxes[i],
-                     step_count_during_lockouts[i], step_lock_outs[i],
-                     step_remembers[i])::lg_limits;
-            INSERT INTO lockout_keys (id, scope, ip, username, user_agent, failures, locked,
-                                      locked_until, lock_count, updated_at, expires_at,
-                                      refused, tags)
-            VALUES (ids[j], step_scopes[i], step_ips[i], step_usernames[i],
-                    step_user_agents[i], rec.failures, rec.locked, rec.locked_until,
-                    rec.lock_count, rec.updated_at, lg_expires_at(rec, l), rec.refused,
-                    rec.tags)
-            ON CONFLICT (id) DO NOTHING;
-            IF NOT FOUND THEN
-                raced := true;
-                EXIT;
-            END IF;
-            inserted := inserted || ids[j];
-        END LOOP;
-        IF raced THEN
-            -- Another attempt inserted a key first: take the step again
-            -- with its row.
-            DELETE FROM lockout_keys WHERE id = ANY (inserted);
-            CONTINUE;
-        END IF;
-        -- Keys that had a row.
-        FOR j IN 1 .. k LOOP
-            i := last_step[j];
-            CONTINUE WHEN NOT stored[j] OR i = 0;
-            rec := recs[j];
-            IF lg_is_empty(rec) THEN
-                DELETE FROM lockout_keys WHERE id = ids[j];
+            CONTINUE WHEN i = 0;
+            r := recs[j];
+            IF cardinality(r.failures) = 0 AND NOT r.locked AND r.lock_count = 0 THEN
+                IF stored[j] THEN
+                    gone := gone || key_ids[j];
+                END IF;
                 CONTINUE;
             END IF;
-            l := ROW(step_failure_limits[i], step_windows[i], step_cool_offs[i],
-                     step_multipliers[i], step_cool_off_maxes[i],
-                     step_count_during_lockouts[i], step_lock_outs[i],
-                     step_remembers[i])::lg_limits;
-            UPDATE lockout_keys SET failures = rec.failures, locked = rec.locked,
-                locked_until = rec.locked_until, lock_count = rec.lock_count,
-                updated_at = rec.updated_at, expires_at = lg_expires_at(rec, l),
-                refused = rec.refused, tags = rec.tags, version = version + 1
-            WHERE id = ids[j];
+            expiries[j] := lg_expires_at(r, limits[i]);
+            IF stored[j] THEN
+                old_keys := old_keys || j;
+            ELSE
+                new_keys := new_keys || j;
+            END IF;
         END LOOP;
-        FOR i IN 1 .. n LOOP
-            b := begun[i];
-            step := i;
-            verdict := b.verdict;
-            counted := b.counted;
-            failure_count := b.failure_count;
-            remaining := b.remaining;
-            locks_on_failure := b.locks_on_failure;
-            lock_until := b.lock_until;
-            RETURN NEXT;
-        END LOOP;
+        IF cardinality(new_keys) > 0 THEN
+            WITH ins AS (
+                INSERT INTO lockout_keys (id, scope, ip, username, user_agent, failures, locked,
+                                          locked_until, lock_count, updated_at, expires_at,
+                                          refused, tags)
+                SELECT key_ids[x], key_scopes[x], key_ips[x], key_usernames[x],
+                       key_user_agents[x], (recs[x]).failures, (recs[x]).locked,
+                       (recs[x]).locked_until, (recs[x]).lock_count, (recs[x]).updated_at,
+                       expiries[x], (recs[x]).refused, (recs[x]).tags
+                FROM unnest(new_keys) WITH ORDINALITY AS u (x, o) ORDER BY o
+                ON CONFLICT (id) DO NOTHING
+                RETURNING id)
+            SELECT array_agg(id) INTO inserted FROM ins;
+            IF coalesce(cardinality(inserted), 0) < cardinality(new_keys) THEN
+                -- Another attempt inserted a key first: take everything
+                -- again with its row.
+                DELETE FROM lockout_keys WHERE id = ANY (inserted);
+                CONTINUE;
+            END IF;
+        END IF;
+        IF cardinality(old_keys) > 0 THEN
+            UPDATE lockout_keys AS t SET failures = (recs[x]).failures,
+                locked = (recs[x]).locked, locked_until = (recs[x]).locked_until,
+                lock_count = (recs[x]).lock_count, updated_at = (recs[x]).updated_at,
+                expires_at = expiries[x], refused = (recs[x]).refused, tags = (recs[x]).tags,
+                version = t.version + 1
+            FROM unnest(old_keys) AS u (x)
+            WHERE t.id = key_ids[x];
+        END IF;
+        IF cardinality(gone) > 0 THEN
+            DELETE FROM lockout_keys WHERE id = ANY (gone);
+        END IF;
+        RETURN QUERY SELECT s::INT, verdicts[s], counteds[s], counts[s],
+            CASE WHEN verdicts[s] = 1 THEN greatest(step_failure_limits[s] - counts[s], 0)
+                 ELSE 0 END,
+            locks[s], untils[s]
+        FROM generate_series(1, n) AS s;
         RETURN;
     END LOOP;
-    RAISE EXCEPTION 'loginguard: the rows of keys % kept appearing and disappearing', ids
+    RAISE EXCEPTION 'loginguard: the rows of keys % kept appearing and disappearing', key_ids
         USING ERRCODE = '40001';
 END
 $$;

@@ -5,6 +5,7 @@
 
 use loginguard_core::batch::{Begun, KeyRelease, KeyStep};
 use loginguard_core::record::{duration_ms, KeyVerdict, Limits};
+use loginguard_core::Key;
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
 
@@ -61,21 +62,26 @@ pub(crate) async fn begin_all(
     now: i64,
 ) -> Result<Vec<Begun>, PostgresStoreError> {
     let n = steps.len();
+    // The distinct keys, sorted by id in byte order (the order the function
+    // locks and inserts them in), and each step's key among them.
+    let mut keys: Vec<&Key> = steps.iter().map(|s| s.key).collect();
+    keys.sort_unstable_by(|a, b| a.id().cmp(b.id()));
+    keys.dedup_by(|a, b| a.id() == b.id());
+    let mut step_keys = Vec::with_capacity(n);
+    for step in steps {
+        let at = keys
+            .binary_search_by(|k| k.id().cmp(step.key.id()))
+            .map_err(|_| PostgresStoreError::Corrupt(format!("{} lost", step.key)))?;
+        step_keys.push(i32::try_from(at + 1).unwrap_or(i32::MAX));
+    }
+    let ids: Vec<&str> = keys.iter().map(|k| k.id()).collect();
+    let scopes: Vec<&str> = keys.iter().map(|k| k.scope()).collect();
+    let ips: Vec<Option<&str>> = keys.iter().map(|k| k.ip()).collect();
+    let usernames: Vec<Option<&str>> = keys.iter().map(|k| k.username()).collect();
+    let agents: Vec<Option<&str>> = keys.iter().map(|k| k.user_agent()).collect();
     let mut limits = LimitColumns::default();
-    let (mut ids, mut scopes, mut ips, mut usernames, mut agents) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
     let (mut tags, mut sprays) = (Vec::with_capacity(n), Vec::with_capacity(n));
     for step in steps {
-        ids.push(step.key.id());
-        scopes.push(step.key.scope());
-        ips.push(step.key.ip());
-        usernames.push(step.key.username());
-        agents.push(step.key.user_agent());
         limits.push(step.limits);
         tags.push(tag_bits(step.tag));
         sprays.push(step.spray);
@@ -86,13 +92,14 @@ pub(crate) async fn begin_all(
         let result = sqlx::query(
             "SELECT step, verdict, counted, failure_count, remaining, locks_on_failure, \
              lock_until FROM lg_begin_all($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
-             $13, $14, $15, $16)",
+             $13, $14, $15, $16, $17)",
         )
         .bind(&ids)
         .bind(&scopes)
         .bind(&ips)
         .bind(&usernames)
         .bind(&agents)
+        .bind(&step_keys)
         .bind(&limits.failure_limits)
         .bind(&limits.windows)
         .bind(&limits.cool_offs)

@@ -10,17 +10,22 @@
 //!   `loginguard migrate`. While migrations are pending every call answers
 //!   [`StoreError::SchemaOutdated`](loginguard_core::StoreError), unless the
 //!   store was opened with `auto_migrate`.
-//! - An attempt is one statement whatever the number of its keys (one per
-//!   lockout criterion, and a password's spray key): `lg_begin_all`, a
-//!   PL/pgSQL function of migration 0003, runs the rules of
-//!   [`loginguard_core::batch`] and [`loginguard_core::record`] on every
-//!   key's row in that one statement, atomic over all of them; settling the
-//!   attempt is one more (`lg_release_all`). The rows are locked sorted by
-//!   id, so attempts on overlapping keys never deadlock; a new key is
-//!   inserted with `ON CONFLICT DO NOTHING` and, if another server inserted
-//!   it first, taken again with its row. Exact however many app servers and
-//!   pools share the database. `tests/parity.rs` checks the functions
-//!   against the Rust rules.
+//! - An attempt on several keys (several lockout criteria, or a password's
+//!   spray key) is one statement: `lg_begin_all`, a PL/pgSQL function of
+//!   migration 0003, runs the rules of [`loginguard_core::batch`] and
+//!   [`loginguard_core::record`] on every key's row, atomic over all of
+//!   them; settling an attempt is one more (`lg_release_all`). The rows are
+//!   locked sorted by id, so attempts on overlapping keys never deadlock; a
+//!   new key is inserted with `ON CONFLICT DO NOTHING` and, if another
+//!   server inserted it first, taken again with its row. `tests/parity.rs`
+//!   checks the functions against the Rust rules.
+//! - An attempt on one key runs the Rust rules on its row instead, which
+//!   costs the server less for a new key: one statement (`INSERT … ON
+//!   CONFLICT DO NOTHING`, which otherwise returns the existing row); an
+//!   existing key is then written back with `UPDATE … WHERE version = <the
+//!   version read>`, reading again if another server wrote first; after a
+//!   few lost races, one short transaction with `SELECT … FOR UPDATE`.
+//! - Both are exact however many app servers and pools share the database.
 //! - Every call is bounded by the store timeout (pool acquire, statement
 //!   timeout and an overall limit); a dead server answers
 //!   [`StoreError::Unavailable`](loginguard_core::StoreError) quickly and

@@ -6,11 +6,13 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use loginguard_core::batch::{Begun, KeyRelease, KeyStep};
-use loginguard_core::record::{to_ms, KeyRecord, KeyVerdict, Limits, Release, Tag};
+use loginguard_core::record::{self, to_ms, KeyRecord, KeyVerdict, Limits, Release, Tag};
 use loginguard_core::{
     AuditLog, Config, Key, KeyFilter, KeyStatus, ListQuery, Store, StoreError, StoreHealth,
 };
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::query::Query;
+use sqlx::Postgres;
 use sqlx::{Connection, PgConnection, PgPool, Row};
 
 use crate::attempt;
@@ -161,6 +163,106 @@ impl PostgresStore {
         self.ready.store(true, Ordering::Relaxed);
         Ok(())
     }
+
+    /// `record::begin` on the key's row, each statement on its own: a new
+    /// key is inserted in one statement, which otherwise returns the row;
+    /// the row is then written back only if its version is unchanged. A
+    /// write that loses a race reads again; after [`OPTIMISTIC_TRIES`] lost races the step locks the row
+    /// (`SELECT … FOR UPDATE` in a transaction), so a hot key costs at
+    /// most a few statements per attempt.
+    async fn begin_step(
+        &self,
+        key: &Key,
+        limits: &Limits,
+        tag: Option<Tag>,
+        now: i64,
+    ) -> Result<KeyVerdict, PostgresStoreError> {
+        // The record of a key seen for the first time.
+        let mut fresh = KeyRecord::default();
+        let fresh_verdict = record::begin(&mut fresh, limits, tag, now);
+        for _ in 0..OPTIMISTIC_TRIES {
+            let mut conn = self
+                .pool
+                .acquire()
+                .await
+                .map_err(PostgresStoreError::query("acquire"))?;
+            match insert_or_read(&mut conn, key, &fresh, limits).await? {
+                InsertOrRead::Inserted => return Ok(fresh_verdict),
+                InsertOrRead::Existing(mut rec, version) => {
+                    let verdict = record::begin(&mut rec, limits, tag, now);
+                    if update(&mut conn, key.id(), &rec, limits, Some(version)).await? {
+                        return Ok(verdict);
+                    }
+                }
+                // Another server is inserting the key right now.
+                InsertOrRead::Neither => {}
+            }
+        }
+        self.begin_locked(key, limits, tag, now).await
+    }
+
+    /// [`Self::begin_step`] holding the row lock.
+    async fn begin_locked(
+        &self,
+        key: &Key,
+        limits: &Limits,
+        tag: Option<Tag>,
+        now: i64,
+    ) -> Result<KeyVerdict, PostgresStoreError> {
+        let q = PostgresStoreError::query("begin_attempt");
+        let mut tx = self.pool.begin().await.map_err(q)?;
+        // A new key is inserted; if another server inserted it meanwhile
+        // (or deleted it), the row is read again under its lock.
+        for _ in 0..4 {
+            if let Some((mut rec, _)) = select(&mut tx, key.id(), true).await? {
+                let verdict = record::begin(&mut rec, limits, tag, now);
+                update(&mut tx, key.id(), &rec, limits, None).await?;
+                tx.commit().await.map_err(q)?;
+                return Ok(verdict);
+            }
+            let mut rec = KeyRecord::default();
+            let verdict = record::begin(&mut rec, limits, tag, now);
+            if insert(&mut tx, key, &rec, limits).await? {
+                tx.commit().await.map_err(q)?;
+                return Ok(verdict);
+            }
+        }
+        Err(PostgresStoreError::Corrupt(format!(
+            "the row of {key} kept appearing and disappearing"
+        )))
+    }
+}
+
+/// Lost races before a step falls back to locking the row.
+const OPTIMISTIC_TRIES: usize = 3;
+
+/// The key's record and its version; `lock`: `FOR UPDATE` (in a transaction).
+async fn select(
+    conn: &mut PgConnection,
+    id: &str,
+    lock: bool,
+) -> Result<Option<(KeyRecord, i64)>, PostgresStoreError> {
+    let sql = if lock {
+        "SELECT failures, locked, locked_until, lock_count, updated_at, refused, tags, version \
+         FROM lockout_keys WHERE id = $1 FOR UPDATE"
+    } else {
+        "SELECT failures, locked, locked_until, lock_count, updated_at, refused, tags, version \
+         FROM lockout_keys WHERE id = $1"
+    };
+    let row = sqlx::query(sql)
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .map_err(PostgresStoreError::query("select"))?;
+    match row {
+        Some(row) => {
+            let version: i64 = row
+                .try_get("version")
+                .map_err(PostgresStoreError::query("decode"))?;
+            Ok(Some((decode(&row)?, version)))
+        }
+        None => Ok(None),
+    }
 }
 
 /// A key's record from a row of `lockout_keys`.
@@ -190,6 +292,135 @@ fn decode(row: &PgRow) -> Result<KeyRecord, PostgresStoreError> {
     })
 }
 
+/// The tags as stored: (time, tag) pairs flattened, each tag's bits as a
+/// signed bigint.
+fn flat_tags(rec: &KeyRecord) -> Vec<i64> {
+    rec.tags
+        .iter()
+        .flat_map(|&(t, tag)| [t, tag as i64])
+        .collect()
+}
+
+/// What [`insert_or_read`] found.
+enum InsertOrRead {
+    /// The key was new: `fresh` is now its row.
+    Inserted,
+    /// The key's row as it was, and its version.
+    Existing(KeyRecord, i64),
+    /// Neither: another transaction inserted the key and had not committed
+    /// when this statement began.
+    Neither,
+}
+
+/// Inserts `fresh` as the key's row if it has none; otherwise returns the
+/// row. One statement.
+async fn insert_or_read(
+    conn: &mut PgConnection,
+    key: &Key,
+    fresh: &KeyRecord,
+    limits: &Limits,
+) -> Result<InsertOrRead, PostgresStoreError> {
+    let query = sqlx::query(
+        "WITH ins AS (\
+           INSERT INTO lockout_keys (id, scope, ip, username, user_agent, failures, locked, \
+           locked_until, lock_count, updated_at, expires_at, refused, tags) \
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+           ON CONFLICT (id) DO NOTHING RETURNING 1) \
+         SELECT EXISTS (SELECT 1 FROM ins) AS inserted, \
+           k.failures, k.locked, k.locked_until, k.lock_count, k.updated_at, k.refused, k.tags, \
+           k.version \
+         FROM (SELECT 1) AS one LEFT JOIN lockout_keys AS k ON k.id = $1",
+    );
+    let row = bind_new_row(query, key, fresh, limits)
+        .fetch_one(conn)
+        .await
+        .map_err(PostgresStoreError::query("insert"))?;
+    let q = PostgresStoreError::query("decode");
+    if row.try_get::<bool, _>("inserted").map_err(q)? {
+        return Ok(InsertOrRead::Inserted);
+    }
+    match row.try_get::<Option<i64>, _>("version").map_err(q)? {
+        Some(version) => Ok(InsertOrRead::Existing(decode(&row)?, version)),
+        None => Ok(InsertOrRead::Neither),
+    }
+}
+
+/// Writes the row back; with `version`, only if it is still that version.
+/// Returns whether a row was written.
+async fn update(
+    conn: &mut PgConnection,
+    id: &str,
+    rec: &KeyRecord,
+    limits: &Limits,
+    version: Option<i64>,
+) -> Result<bool, PostgresStoreError> {
+    let done = sqlx::query(
+        "UPDATE lockout_keys SET failures = $2, locked = $3, locked_until = $4, \
+         lock_count = $5, updated_at = $6, expires_at = $7, refused = $9, tags = $10, \
+         version = version + 1 \
+         WHERE id = $1 AND ($8::bigint IS NULL OR version = $8)",
+    )
+    .bind(id)
+    .bind(&rec.failures)
+    .bind(rec.locked)
+    .bind(rec.locked_until)
+    .bind(i64::from(rec.lock_count))
+    .bind(rec.updated_at)
+    .bind(rec.expires_at(limits))
+    .bind(version)
+    .bind(i64::from(rec.refused))
+    .bind(flat_tags(rec))
+    .execute(conn)
+    .await
+    .map_err(PostgresStoreError::query("update"))?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Binds $1..$13 of a new key row: id, scope, ip, username, user_agent,
+/// then the record (failures, locked, locked_until, lock_count, updated_at,
+/// expires_at, refused, tags).
+fn bind_new_row<'q>(
+    query: Query<'q, Postgres, PgArguments>,
+    key: &'q Key,
+    rec: &'q KeyRecord,
+    limits: &Limits,
+) -> Query<'q, Postgres, PgArguments> {
+    query
+        .bind(key.id())
+        .bind(key.scope())
+        .bind(key.ip())
+        .bind(key.username())
+        .bind(key.user_agent())
+        .bind(&rec.failures)
+        .bind(rec.locked)
+        .bind(rec.locked_until)
+        .bind(i64::from(rec.lock_count))
+        .bind(rec.updated_at)
+        .bind(rec.expires_at(limits))
+        .bind(i64::from(rec.refused))
+        .bind(flat_tags(rec))
+}
+
+/// Inserts a new row; `false` when the key's row exists already.
+async fn insert(
+    conn: &mut PgConnection,
+    key: &Key,
+    rec: &KeyRecord,
+    limits: &Limits,
+) -> Result<bool, PostgresStoreError> {
+    let query = sqlx::query(
+        "INSERT INTO lockout_keys (id, scope, ip, username, user_agent, failures, locked, \
+         locked_until, lock_count, updated_at, expires_at, refused, tags) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+         ON CONFLICT (id) DO NOTHING",
+    );
+    let done = bind_new_row(query, key, rec, limits)
+        .execute(conn)
+        .await
+        .map_err(PostgresStoreError::query("insert"))?;
+    Ok(done.rows_affected() == 1)
+}
+
 #[async_trait]
 impl Store for PostgresStore {
     async fn begin_tagged(
@@ -199,13 +430,9 @@ impl Store for PostgresStore {
         tag: Option<Tag>,
         now: SystemTime,
     ) -> Result<KeyVerdict, StoreError> {
-        let step = [KeyStep::new(key, limits).with_tag(tag)];
-        match self.begin_all(&step, now).await?.first() {
-            Some(Begun::Verdict(verdict)) => Ok(*verdict),
-            other => Err(StoreError::Corrupt(format!(
-                "lg_begin_all answered {other:?} for the one key {key}"
-            ))),
-        }
+        self.ensure_schema().await?;
+        self.bounded(self.begin_step(key, limits, tag, to_ms(now)))
+            .await
     }
 
     async fn release(
@@ -219,15 +446,21 @@ impl Store for PostgresStore {
             .await
     }
 
-    /// One statement (`lg_begin_all`), atomic over every key of the
-    /// attempt: on an error nothing was counted.
+    /// Several keys: one statement (`lg_begin_all`), atomic over every key
+    /// of the attempt (on an error nothing was counted). One key: as
+    /// [`Store::begin_tagged`], whose new key costs the server less.
     async fn begin_all(
         &self,
         steps: &[KeyStep<'_>],
         now: SystemTime,
     ) -> Result<Vec<Begun>, StoreError> {
-        if steps.is_empty() {
-            return Ok(Vec::new());
+        match steps {
+            [] => return Ok(Vec::new()),
+            [one] => {
+                let verdict = self.begin_tagged(one.key, one.limits, one.tag, now).await?;
+                return Ok(vec![Begun::Verdict(verdict)]);
+            }
+            _ => {}
         }
         self.ensure_schema().await?;
         self.bounded(attempt::begin_all(&self.pool, steps, to_ms(now)))
