@@ -216,7 +216,7 @@ CREATE FUNCTION lg_begin_all(
     step_sprays BOOLEAN[], now BIGINT)
 RETURNS TABLE (step INT, verdict SMALLINT, counted BOOLEAN, failure_count BIGINT,
                remaining BIGINT, locks_on_failure BOOLEAN, lock_until BIGINT)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     n INT := cardinality(step_key);
     k INT := cardinality(key_ids);
@@ -447,7 +447,7 @@ CREATE FUNCTION lg_release_all(
     release_count_during_lockouts BOOLEAN[], release_lock_outs BOOLEAN[],
     release_remembers BIGINT[], now BIGINT)
 RETURNS INT
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     n INT := coalesce(cardinality(release_ids), 0);
     ids TEXT[];

@@ -17,15 +17,22 @@ use loginguard_postgres::{PostgresOptions, PostgresStore};
 use support::PrivateServer;
 
 /// Statements the server ran since the last reset, leaving out the
-/// statements that read and reset the counters.
-async fn statements(admin: &sqlx::PgPool) -> i64 {
-    sqlx::query_scalar(
-        "SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements \
+/// statements that read and reset the counters, and the server's time
+/// running them (planning and execution, ms).
+async fn counters(admin: &sqlx::PgPool) -> (i64, f64) {
+    sqlx::query_as(
+        "SELECT coalesce(sum(calls), 0)::bigint, \
+         coalesce(sum(total_plan_time + total_exec_time), 0)::float8 FROM pg_stat_statements \
          WHERE query NOT ILIKE '%pg_stat_statements%'",
     )
     .fetch_one(admin)
     .await
     .unwrap()
+}
+
+/// Server µs per attempt, from [`counters`] over `n` attempts.
+fn micros(counted: (i64, f64), n: usize) -> String {
+    format!("{:.0} µs", counted.1 * 1000.0 / n as f64)
 }
 
 async fn reset(admin: &sqlx::PgPool) {
@@ -55,7 +62,13 @@ async fn an_attempt_on_two_criteria_is_one_statement() {
         );
         return;
     }
-    let server = PrivateServer::start_with(&bin, &["shared_preload_libraries=pg_stat_statements"]);
+    let server = PrivateServer::start_with(
+        &bin,
+        &[
+            "shared_preload_libraries=pg_stat_statements",
+            "pg_stat_statements.track_planning=on",
+        ],
+    );
     let admin = sqlx::PgPool::connect(&server.url()).await.unwrap();
     sqlx::query("CREATE EXTENSION pg_stat_statements")
         .execute(&admin)
@@ -73,7 +86,7 @@ async fn an_attempt_on_two_criteria_is_one_statement() {
     .unwrap();
     let limits = Limits::new(1_000).with_failure_window(Some(Duration::from_secs(600)));
     let now = SystemTime::now();
-    const N: usize = 20;
+    const N: usize = 50;
 
     // Warm up: the schema check, and the pool's one connection opened.
     let (ip, user) = attempt_keys(999);
@@ -104,12 +117,15 @@ async fn an_attempt_on_two_criteria_is_one_statement() {
                 );
             }
         }
-        per_phase.push(statements(&admin).await);
+        let counted = counters(&admin).await;
+        println!(
+            "ip + username, {} keys: {} statements for {N} attempts, server time {} per attempt",
+            ["new", "existing"][per_phase.len()],
+            counted.0,
+            micros(counted, N)
+        );
+        per_phase.push(counted.0);
     }
-    println!(
-        "statements for {N} attempts on ip + username: new keys {}, existing keys {}",
-        per_phase[0], per_phase[1]
-    );
     assert_eq!(per_phase, [N as i64, N as i64], "one statement per attempt");
 
     // Settling an attempt on both keys is one statement too.
@@ -123,8 +139,12 @@ async fn an_attempt_on_two_criteria_is_one_statement() {
         ];
         store.release_all(&releases, now).await.unwrap();
     }
-    let released = statements(&admin).await;
-    println!("statements for {N} releases on ip + username: {released}");
+    let counted = counters(&admin).await;
+    let released = counted.0;
+    println!(
+        "ip + username, settling: {released} statements for {N} attempts, server time {} per attempt",
+        micros(counted, N)
+    );
     assert_eq!(released, N as i64, "one statement per settlement");
 
     // A single key keeps the store's single-key step: a new key is one
@@ -144,12 +164,15 @@ async fn an_attempt_on_two_criteria_is_one_statement() {
                 Begun::Verdict(KeyVerdict::Allowed { .. })
             ));
         }
-        single.push(statements(&admin).await);
+        let counted = counters(&admin).await;
+        println!(
+            "one key, {} keys: {} statements for {N} attempts, server time {} per attempt",
+            ["new", "existing"][single.len()],
+            counted.0,
+            micros(counted, N)
+        );
+        single.push(counted.0);
     }
-    println!(
-        "statements for {N} single-key attempts: new keys {}, existing keys {}",
-        single[0], single[1]
-    );
     assert_eq!(single, [N as i64, 2 * N as i64]);
     store.pool().close().await;
     admin.close().await;
