@@ -437,8 +437,9 @@ END
 $$;
 
 -- record::release on several keys (in the given order), each row locked
--- sorted by id; a record left empty is deleted, a key without a row is
--- left alone. Returns how many keys had a row.
+-- sorted by id in byte order, as lg_begin_all locks them; a record left
+-- empty is deleted, a key without a row is left alone. Returns how many
+-- keys had a row.
 CREATE FUNCTION lg_release_all(
     release_ids TEXT[], release_resets BOOLEAN[], release_attempt_times BIGINT[],
     release_undo_locks BOOLEAN[], release_tags BIGINT[], release_failure_limits BIGINT[],
@@ -472,7 +473,7 @@ BEGIN
     last_release := array_fill(0, ARRAY[k]);
     FOR row_ IN
         SELECT id, failures, locked, locked_until, lock_count, updated_at, refused, tags
-        FROM lockout_keys WHERE id = ANY (ids) ORDER BY id FOR UPDATE
+        FROM lockout_keys WHERE id = ANY (ids) ORDER BY id COLLATE "C" FOR UPDATE
     LOOP
         j := array_position(ids, row_.id);
         recs[j] := ROW(row_.failures, row_.locked, row_.locked_until, row_.lock_count,
