@@ -3,7 +3,8 @@
 //! an attempt on two criteria (ip and username) is one statement through
 //! `begin_all`, for new and existing keys alike, and settling it is one
 //! more through `release_all`; a single key costs what it did before the
-//! attempt functions (one statement new, two existing).
+//! attempt functions (one statement new, two existing). And attempts on
+//! overlapping keys never make the server break a deadlock.
 
 mod support;
 
@@ -176,4 +177,79 @@ async fn an_attempt_on_two_criteria_is_one_statement() {
     assert_eq!(single, [N as i64, 2 * N as i64]);
     store.pool().close().await;
     admin.close().await;
+}
+
+/// Concurrent attempts on the same two keys, listed in either order, and
+/// settlements on them: the rows are always locked in one order, so the
+/// server never has to break a deadlock, and every attempt is counted.
+#[tokio::test]
+async fn attempts_on_overlapping_keys_in_either_order_never_deadlock() {
+    let Some(bin) = PrivateServer::installed() else {
+        return;
+    };
+    let server = PrivateServer::start(&bin);
+    let mut stores = Vec::new();
+    for _ in 0..2 {
+        stores.push(std::sync::Arc::new(
+            PostgresStore::connect(
+                &server.url(),
+                PostgresOptions::new()
+                    .schema("loginguard")
+                    .max_connections(8)
+                    .timeout(Duration::from_secs(10))
+                    .auto_migrate(true),
+            )
+            .await
+            .unwrap(),
+        ));
+    }
+    let limits = Limits::new(10_000);
+    let now = SystemTime::now();
+    let (a, b) = (
+        Key::new("login").with_ip("198.51.100.77"),
+        Key::new("login").with_username("carol"),
+    );
+    const TASKS: usize = 1_000;
+    let mut tasks = Vec::new();
+    for i in 0..TASKS {
+        let store = stores[i % 2].clone();
+        let (a, b, limits) = (a.clone(), b.clone(), limits.clone());
+        tasks.push(tokio::spawn(async move {
+            let (first, second) = if i % 2 == 0 { (&a, &b) } else { (&b, &a) };
+            let steps = [KeyStep::new(first, &limits), KeyStep::new(second, &limits)];
+            store.begin_all(&steps, now).await.unwrap();
+            // A settlement of an attempt that was never made changes
+            // nothing but takes the same locks.
+            let never = to_ms(now) - 1;
+            let releases = [
+                KeyRelease::new(second, Release::give_back(never, false), &limits),
+                KeyRelease::new(first, Release::give_back(never, false), &limits),
+            ];
+            store.release_all(&releases, now).await.unwrap();
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let listed = stores[0]
+        .list(&loginguard_core::ListQuery::all(), now)
+        .await
+        .unwrap();
+    for key in [&a, &b] {
+        let failures = listed.iter().find(|s| &s.key == key).map(|s| s.failures);
+        assert_eq!(failures, Some(TASKS as u32), "{key}: {listed:?}");
+    }
+    // A backend reports the deadlocks it broke when it exits at the
+    // latest.
+    for store in &stores {
+        store.pool().close().await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let admin = sqlx::PgPool::connect(&server.url()).await.unwrap();
+    let deadlocks: i64 =
+        sqlx::query_scalar("SELECT coalesce(sum(deadlocks), 0)::bigint FROM pg_stat_database")
+            .fetch_one(&admin)
+            .await
+            .unwrap();
+    assert_eq!(deadlocks, 0, "the server broke deadlocks");
 }
