@@ -23,24 +23,23 @@
 -- stays one string with a count beside it, and a field keeps the string it
 -- was stored as unless it changes.
 --
--- ARGV[1..9]: now, failure_limit, window, cool_off, multiplier,
--- cool_off_max, count_during_lockout (0/1), lock_out (0/1), retention
--- (all ms; "" = none). ARGV[13], ARGV[14]: the attempt's tag (16 hex
--- digits, "" = none) and how many tags a key remembers.
+-- ARGV[1]: now (ms); ARGV[2]: the retention (ms); ARGV[3]: step-wide
+-- flag (see the entry point). Then twelve ARGV per key: the key's settings
+-- start after index `s` = 3 + 12 * (i - 1) for KEYS[i], and the functions
+-- below are handed `s` to read the ones they use (the keys of one attempt
+-- have different limits: a password's spray key has its own):
+--   s+1 failure_limit, s+2 window, s+3 cool_off, s+4 multiplier,
+--   s+5 cool_off_max (ms; "" = none), s+6 count_during_lockout (0/1),
+--   s+7 lock_out (0/1), s+8 how many tags a key remembers, s+9 the
+--   attempt's tag (16 hex digits, "" = none), s+10..s+12 the entry
+--   point's own.
 
 local NOW_S = ARGV[1]
 local NOW = tonumber(NOW_S)
-local LIMIT = tonumber(ARGV[2])
-local WINDOW = tonumber(ARGV[3])
-local COUNT_DURING_LOCKOUT = ARGV[7] == '1'
-local LOCK_OUT = ARGV[8] == '1'
-local CAP = LIMIT -- failures kept
-if CAP < 1 then CAP = 1 end
-local TAG = ARGV[13] or ''
-local REMEMBER = tonumber(ARGV[14]) or 0
 
 -- Reads a stored record (the value of `key`) into a KeyRecord table whose
--- fields keep the strings they were stored as. expires_at is recomputed
+-- fields keep the strings they were stored as; nil when `raw` is not a
+-- record (see `unreadable`). expires_at is recomputed
 -- on every write, so it is skipped; the failure list is taken as written
 -- (by this script only).
 local function parse(key, raw)
@@ -53,9 +52,7 @@ local function parse(key, raw)
       '^1|([01])|(%-?%d*)|(%d+)|(%-?%d+)|%-?%d*|(.*)$')
     refused_s, tags = '0', ''
   end
-  if not locked then
-    return error('loginguard: unknown record format in ' .. key)
-  end
+  if not locked then return nil end
   return {
     refused_s = refused_s,      -- attempts refused since the lock
     tags = tags,                -- "t1:tag1,t2:tag2", '' for none
@@ -68,6 +65,10 @@ local function parse(key, raw)
     n = 0,                      -- how many (set by prune)
     last_s = nil,               -- the newest (set by prune when there is a
                                 -- window, and by push_failure)
+    s = 0,                      -- where the settings it is stored with start
+    win = false,                -- and their window (nil: none)
+    gone = false,               -- given back to nothing: to be deleted
+    done = false,               -- written
   }
 end
 
@@ -193,17 +194,18 @@ local function count_refusal(rec)
   if n < 4294967295 then rec.refused_s = fmt(n + 1) end
 end
 
--- Limits::cool_off_ms, from the cool-off settings (ARGV[4..6]).
-local function cool_off_ms(nth)
-  local cool_off = tonumber(ARGV[4])
+-- Limits::cool_off_ms, from the key's cool-off settings (ARGV[s+3..s+5]).
+local function cool_off_ms(s, nth)
+  local cool_off = tonumber(ARGV[s + 3])
   if cool_off == nil then return nil end
   local e = nth - 1
   if e < 0 then e = 0 end
   if e > 2147483647 then e = 2147483647 end -- i32::MAX
   -- f64::powi as compiled (compiler-rt __powidf2): square-and-multiply.
   local factor = 1.0
-  if ARGV[5] ~= '1' then
-    local a = tonumber(ARGV[5])
+  local mult = ARGV[s + 4]
+  if mult ~= '1' then
+    local a = tonumber(mult)
     while e > 0 do
       if e % 2 == 1 then factor = factor * a end
       e = math.floor(e / 2)
@@ -214,7 +216,7 @@ local function cool_off_ms(nth)
   local x = cool_off * factor
   if x ~= x or x > max_cool_off then x = max_cool_off end
   local ms = math.floor(x)
-  local max = tonumber(ARGV[6])
+  local max = tonumber(ARGV[s + 5])
   if max ~= nil and max < ms then ms = max end
   if ms < 0 then ms = 0 end
   if ms > max_cool_off then ms = max_cool_off end
@@ -222,9 +224,9 @@ local function cool_off_ms(nth)
 end
 
 -- Sets the lock's end to `now` plus the cool-off of the `nth` lock (none:
--- until reset).
-local function lock_for(rec, now, nth)
-  local ms = cool_off_ms(nth)
+-- until reset), under the key's settings after `s`.
+local function lock_for(rec, now, s, nth)
+  local ms = cool_off_ms(s, nth)
   if ms == nil then
     rec.until_, rec.until_s = nil, ''
   else
@@ -234,9 +236,9 @@ local function lock_for(rec, now, nth)
 end
 
 -- Writes the record with its TTL: until KeyRecord::expires_at, or the
--- retention (ARGV[9]) when that is never (a lock until reset, or failures
+-- retention (ARGV[2]) when that is never (a lock until reset, or failures
 -- and no window). An expiry equal to a stored time reuses its string.
-local function store(key, rec, now, now_s, window)
+local function store(key, rec, now, now_s, window, s)
   local updated_s = rec.updated_s
   local updated = now
   if updated_s ~= now_s then updated = tonumber(updated_s) end
@@ -260,13 +262,14 @@ local function store(key, rec, now, now_s, window)
   end
   -- Progressive cool-offs (a multiplier above 1): kept until the longest
   -- could have passed since the last attempt.
-  if not never and rec.count_s ~= '0' and ARGV[5] ~= '1' and tonumber(ARGV[5]) > 1.0 then
-    local longest = updated + (cool_off_ms(4294967295) or 0) -- u32::MAX
+  local mult = ARGV[s + 4]
+  if not never and rec.count_s ~= '0' and mult ~= '1' and tonumber(mult) > 1.0 then
+    local longest = updated + (cool_off_ms(s, 4294967295) or 0) -- u32::MAX
     if longest > e then e, e_s = longest, nil end
   end
   local ttl_s
   if never then
-    e_s, ttl_s = '', ARGV[9]
+    e_s, ttl_s = '', ARGV[2]
   else
     e_s = e_s or fmt(e)
     local ttl = e - now
@@ -278,4 +281,105 @@ local function store(key, rec, now, now_s, window)
       .. updated_s .. '|' .. e_s .. '|' .. rec.refused_s .. '|' .. rec.tags .. '|'
       .. rec.fails,
     'PX', ttl_s)
+end
+
+-- The error a value that is not a record gets (another program wrote
+-- under this prefix).
+local function unreadable(key)
+  return 'loginguard: unknown record format in ' .. key
+end
+
+-- record::begin on `rec` under the key's settings after `s` (`window` is
+-- ARGV[s+2] as a number), without writing it. Returns allowed,
+-- remaining, locks_on_failure and counted; rec.n is the failure count and
+-- rec.until_ the lock's end.
+local function begin(rec, now, now_s, window, s)
+  local limit = tonumber(ARGV[s + 1])
+  local tag = ARGV[s + 9]
+  local remember = tonumber(ARGV[s + 8]) or 0
+  local cap = limit -- failures kept
+  if cap < 1 then cap = 1 end
+  prune(rec, now, window)
+  rec.updated_s = now_s
+  local remembered = remember > 0 and remembers(rec, tag)
+  if rec.locked and (rec.until_ == nil or rec.until_ > now) then
+    -- The lock is in force: the attempt is refused.
+    count_refusal(rec)
+    if ARGV[s + 6] == '1' and not remembered then
+      push_failure(rec, now_s, cap)
+      if rec.until_ ~= nil then
+        local nth = tonumber(rec.count_s)
+        if nth < 1 then nth = 1 end
+        lock_for(rec, now, s, nth)
+      end
+    end
+    return false, 0, false, false
+  end
+  if rec.locked then
+    -- The cool-off has ended: the key starts afresh.
+    rec.locked = false
+    rec.until_, rec.until_s = nil, ''
+    rec.fails, rec.n = '', 0
+    rec.tags, rec.refused_s = '', '0'
+  elseif remembered then
+    -- The same tag again (a repeated wrong password): counts nothing.
+    local left = limit - rec.n
+    if left < 0 then left = 0 end
+    return true, left, false, false
+  end
+  push_failure(rec, now_s, cap)
+  push_tag(rec, now_s, tag, remember)
+  local remaining = limit - rec.n
+  if remaining < 0 then remaining = 0 end
+  if ARGV[s + 7] == '1' and rec.n >= limit then
+    -- This attempt sets the lock.
+    rec.locked = true
+    rec.refused_s = '0'
+    local lock_count = tonumber(rec.count_s)
+    if lock_count < 4294967295 then -- u32::MAX
+      lock_count = lock_count + 1
+      rec.count_s = fmt(lock_count)
+    end
+    lock_for(rec, now, s, lock_count)
+    return true, remaining, true, true
+  end
+  return true, remaining, false, true
+end
+
+-- The comma-separated `list` without its newest `item`, if it holds it:
+-- the list with a comma at each end holds each item as ",item,".
+local function without_newest(list, item)
+  local listed = ',' .. list .. ','
+  local entry = ',' .. item .. ','
+  local at = string.find(listed, entry, 1, true)
+  if not at then return list end
+  local next_at = string.find(listed, entry, at + 1, true)
+  while next_at do
+    at = next_at
+    next_at = string.find(listed, entry, at + 1, true)
+  end
+  return string.sub(string.sub(listed, 1, at) .. string.sub(listed, at + #entry), 2, -2)
+end
+
+-- record::release without reset on `rec`, under the key's settings after
+-- `s`: the attempt begun at `at_s` gives back its failure and its tag
+-- (ARGV[s+9]), and with `undo` the lock it set is lifted if the count is
+-- back under the limit. Returns whether the record is left empty (then it
+-- is deleted rather than stored).
+local function give_back(rec, now, window, s, at_s, undo)
+  rec.fails = without_newest(rec.fails, at_s)
+  local tag = ARGV[s + 9]
+  if tag ~= '' and rec.tags ~= '' then
+    rec.tags = without_newest(rec.tags, at_s .. ':' .. tag)
+  end
+  prune(rec, now, window)
+  if undo and rec.locked and rec.n < tonumber(ARGV[s + 1]) then
+    -- The attempt set the lock and the count is back under the limit: the
+    -- lock is lifted (lock counts are stored as plain digits: "0" is none).
+    rec.locked = false
+    rec.until_, rec.until_s = nil, ''
+    rec.refused_s = '0'
+    if rec.count_s ~= '0' then rec.count_s = fmt(tonumber(rec.count_s) - 1) end
+  end
+  return rec.n == 0 and not rec.locked and rec.count_s == '0'
 end

@@ -6,9 +6,10 @@ use redis::Script;
 /// The scripts, hashed once per store.
 #[derive(Debug)]
 pub(crate) struct Scripts {
-    /// `record::begin` on one key.
+    /// `batch::begin_records` on the keys of one attempt (one key:
+    /// `record::begin`).
     pub(crate) begin: Script,
-    /// `record::release` on one key.
+    /// `record::release` on each key given.
     pub(crate) release: Script,
     /// Deletes one record if it has expired.
     pub(crate) purge: Script,
@@ -20,12 +21,12 @@ impl Scripts {
             begin: Script::new(concat!(
                 include_str!("record.lua"),
                 "\n",
-                include_str!("begin.lua")
+                include_str!("begin_all.lua")
             )),
             release: Script::new(concat!(
                 include_str!("record.lua"),
                 "\n",
-                include_str!("release.lua")
+                include_str!("release_all.lua")
             )),
             purge: Script::new(include_str!("purge.lua")),
         }

@@ -3,13 +3,15 @@
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
+use loginguard_core::batch::{Begun, KeyRelease, KeyStep};
 use loginguard_core::record::{
     self, duration_ms, to_ms, KeyRecord, KeyVerdict, Limits, Release, Tag,
 };
 use loginguard_core::{
     Config, Key, KeyFilter, KeyStatus, ListQuery, Store, StoreError, StoreHealth,
 };
-use redis::Value;
+use redis::cluster_routing::Slot;
+use redis::{ScriptInvocation, Value};
 
 use crate::codec::{self, Stored};
 use crate::conn::{bounded, Conn, Node};
@@ -142,19 +144,224 @@ impl RedisStore {
         Ok(versions)
     }
 
-    fn args(&self, limits: &Limits, now: i64) -> [String; 9] {
+    /// The arguments every script of a step starts with (see `record.lua`):
+    /// the time, the retention, and the step's own flag.
+    fn head(&self, inv: &mut ScriptInvocation<'_>, now: i64, flag: bool) {
+        inv.arg(now)
+            .arg(duration_ms(self.retention).max(1))
+            .arg(u8::from(flag));
+    }
+
+    /// A key's settings (ARGV[s+1..s+9] in `record.lua`): its limits and
+    /// the attempt's tag.
+    fn settings(inv: &mut ScriptInvocation<'_>, limits: &Limits, tag: Option<Tag>) {
         let opt = |d: Option<Duration>| d.map(|d| duration_ms(d).to_string()).unwrap_or_default();
-        [
-            now.to_string(),
-            limits.failure_limit.to_string(),
-            opt(limits.failure_window),
-            opt(limits.cool_off),
-            limits.cool_off_multiplier.to_string(),
-            opt(limits.cool_off_max),
-            u8::from(limits.count_during_lockout).to_string(),
-            u8::from(limits.lock_out).to_string(),
-            duration_ms(self.retention).max(1).to_string(),
-        ]
+        inv.arg(limits.failure_limit)
+            .arg(opt(limits.failure_window))
+            .arg(opt(limits.cool_off))
+            .arg(limits.cool_off_multiplier.to_string())
+            .arg(opt(limits.cool_off_max))
+            .arg(u8::from(limits.count_during_lockout))
+            .arg(u8::from(limits.lock_out))
+            .arg(limits.remember)
+            .arg(codec::tag_arg(tag));
+    }
+
+    /// A key's step made ready for the begin script: its Redis key, and
+    /// its record and verdict if it is new (computed here: a new key's
+    /// record depends on nothing stored).
+    fn prepare<'s>(&self, step: &'s KeyStep<'s>, now: i64) -> Prepared<'s> {
+        let mut fresh = KeyRecord::default();
+        let verdict = record::begin(&mut fresh, step.limits, step.tag, now);
+        let (value, ttl) =
+            codec::encode(&fresh, step.limits, now, duration_ms(self.retention).max(1));
+        Prepared {
+            step,
+            redis_key: self.redis_key(step.key),
+            fresh: verdict,
+            value,
+            ttl,
+        }
+    }
+
+    /// The begin script over `keys` (all on one slot), in order: one
+    /// answer per key.
+    async fn begin_script(
+        &self,
+        keys: &[&Prepared<'_>],
+        now: i64,
+    ) -> Result<Vec<Begun>, RedisStoreError> {
+        let mut inv = self.scripts.begin.prepare_invoke();
+        self.head(&mut inv, now, self.set_nx_get);
+        for p in keys {
+            inv.key(&p.redis_key);
+            RedisStore::settings(&mut inv, p.step.limits, p.step.tag);
+            inv.arg(u8::from(p.step.spray)).arg(&p.value).arg(p.ttl);
+        }
+        let reply: Vec<i64> = self.run("begin script", self.conn.invoke(&inv)).await?;
+        if reply.len() != 7 * keys.len() {
+            return Err(RedisStoreError::Reply(format!(
+                "begin script answered {reply:?} for {} keys",
+                keys.len()
+            )));
+        }
+        keys.iter()
+            .zip(reply.chunks_exact(7))
+            .map(|(p, answer)| {
+                let begun = match answer[0] {
+                    2 => Begun::Verdict(p.fresh),
+                    3 => Begun::Skipped,
+                    _ => {
+                        // The key is stored: later single-key attempts on
+                        // it go to the script directly.
+                        let seen = self.seen.entry(p.step.key.id());
+                        if !seen.is_marked() {
+                            seen.mark();
+                        }
+                        Begun::Verdict(verdict(answer)?)
+                    }
+                };
+                Ok(begun)
+            })
+            .collect()
+    }
+
+    /// The release script over `releases` (all on one slot), in order.
+    async fn release_script(
+        &self,
+        releases: &[&KeyRelease<'_>],
+        now: i64,
+    ) -> Result<(), RedisStoreError> {
+        let mut inv = self.scripts.release.prepare_invoke();
+        self.head(&mut inv, now, false);
+        for r in releases {
+            inv.key(self.redis_key(r.key));
+            RedisStore::settings(&mut inv, r.limits, r.release.tag);
+            inv.arg(u8::from(r.release.reset))
+                .arg(r.release.attempt_time)
+                .arg(u8::from(r.release.undo_lock));
+        }
+        let _: i64 = self.run("release script", self.conn.invoke(&inv)).await?;
+        Ok(())
+    }
+
+    /// The indexes of `keys` grouped by Cluster slot, in order within each
+    /// group and groups in the order of their first key; one group on a
+    /// single server, which runs a script over any keys.
+    fn slot_groups<'k>(&self, keys: impl ExactSizeIterator<Item = &'k str>) -> Vec<Vec<usize>> {
+        if !self.is_cluster() {
+            return vec![(0..keys.len()).collect()];
+        }
+        let mut groups: Vec<(Slot, Vec<usize>)> = Vec::new();
+        for (i, key) in keys.enumerate() {
+            let slot = Slot::for_key(key);
+            match groups.iter_mut().find(|(s, _)| *s == slot) {
+                Some((_, group)) => group.push(i),
+                None => groups.push((slot, vec![i])),
+            }
+        }
+        groups.into_iter().map(|(_, group)| group).collect()
+    }
+
+    /// [`Store::begin_all`] for keys on several Cluster slots: one script
+    /// per slot, run at once, then the attempt settled across slots as
+    /// [`batch::begin_records`](loginguard_core::batch::begin_records)
+    /// would, in one more step run at once when a key is locked (see the
+    /// crate docs).
+    async fn begin_across_slots(
+        &self,
+        steps: &[KeyStep<'_>],
+        prepared: &[Prepared<'_>],
+        groups: &[Vec<usize>],
+        now: SystemTime,
+    ) -> Result<Vec<Begun>, StoreError> {
+        let at = to_ms(now);
+        let runs = groups.iter().map(|group| async move {
+            let keys: Vec<&Prepared<'_>> = group.iter().map(|&i| &prepared[i]).collect();
+            self.begin_script(&keys, at).await
+        });
+        let results = futures_util::future::join_all(runs).await;
+        let mut begun = vec![Begun::Skipped; steps.len()];
+        // Per key: whether a lock on its own slot already settled it.
+        let mut settled = vec![false; steps.len()];
+        let mut failed = None;
+        for (group, result) in groups.iter().zip(results) {
+            match result {
+                Ok(answers) => {
+                    let locked = answers.iter().any(Begun::is_locked);
+                    for (&i, b) in group.iter().zip(answers) {
+                        begun[i] = b;
+                        settled[i] = locked;
+                    }
+                }
+                Err(e) => {
+                    // That script gave back what it stored; nothing of the
+                    // group is counted.
+                    for &i in group {
+                        settled[i] = true;
+                    }
+                    failed.get_or_insert(e);
+                }
+            }
+        }
+        if let Some(e) = failed {
+            // As a failed step on one key: the keys counted on the other
+            // slots are given back before the error is returned.
+            let back: Vec<KeyRelease<'_>> = steps
+                .iter()
+                .zip(&begun)
+                .zip(&settled)
+                .filter_map(|((s, b), &settled)| {
+                    let release = if settled {
+                        // The lock on its slot gave back what its
+                        // refusal gives back; the rest it kept.
+                        s.refusal_release(b, at)
+                            .map_or_else(|| s.give_back(b, at), |_| None)
+                    } else {
+                        s.give_back(b, at)
+                    }?;
+                    Some(KeyRelease::new(s.key, release, s.limits))
+                })
+                .collect();
+            if let Err(e) = self.release_all(&back, now).await {
+                tracing::debug!(target: "loginguard", error = %e, "could not give an attempt back");
+            }
+            return Err(e.into());
+        }
+        if !begun.iter().any(Begun::is_locked) {
+            return Ok(begun);
+        }
+        // Refused: the answers and the give-backs of one step over every
+        // key, for the keys whose slot saw no lock.
+        let mut locked = false;
+        let mut back = Vec::new();
+        for (i, step) in steps.iter().enumerate() {
+            let b = begun[i];
+            if step.skipped_after(locked) {
+                if b != Begun::Skipped {
+                    // A spray key on a slot of its own, begun beside the
+                    // lock on another slot: reported as skipped, and what it
+                    // counted given back (unless its own slot did).
+                    if !settled[i] {
+                        if let Some(r) = step.give_back(&b, at) {
+                            back.push(KeyRelease::new(step.key, r, step.limits));
+                        }
+                    }
+                    begun[i] = Begun::Skipped;
+                }
+                continue;
+            }
+            locked |= b.is_locked();
+            if !settled[i] {
+                if let Some(r) = step.refusal_release(&b, at) {
+                    back.push(KeyRelease::new(step.key, r, step.limits));
+                }
+            }
+        }
+        if let Err(e) = self.release_all(&back, now).await {
+            tracing::debug!(target: "loginguard", error = %e, "could not give a refused attempt back");
+        }
+        Ok(begun)
     }
 
     async fn run<T>(
@@ -265,6 +472,18 @@ fn group_by_node(chunk: &[(Node, String)]) -> Vec<(Node, Vec<&str>)> {
     groups
 }
 
+/// One key of a begin script call.
+struct Prepared<'s> {
+    step: &'s KeyStep<'s>,
+    redis_key: String,
+    /// The verdict if the key is new.
+    fresh: KeyVerdict,
+    /// The record stored if the key is new, and its TTL (ms).
+    value: String,
+    ttl: i64,
+}
+
+/// One key's answer from the begin script (code 0: locked, 1: allowed).
 fn verdict(reply: &[i64]) -> Result<KeyVerdict, RedisStoreError> {
     let [allowed, failures, remaining, locks, has_until, until, counted] = reply else {
         return Err(RedisStoreError::Reply(format!(
@@ -299,16 +518,12 @@ impl Store for RedisStore {
         now: SystemTime,
     ) -> Result<KeyVerdict, StoreError> {
         let now = to_ms(now);
+        let step = KeyStep::new(key, limits).with_tag(tag);
         // A key seen for the first time: its record depends on nothing
         // stored, so it is computed here and the script only has to store
         // it if the key is indeed new.
-        let mut fresh = KeyRecord::default();
-        let fresh_verdict = record::begin(&mut fresh, limits, tag, now);
-        let (value, ttl) = codec::encode(&fresh, limits, now, duration_ms(self.retention).max(1));
-        let redis_key = self.redis_key(key);
-        let seen = self.seen.entry(key.id());
-        let marked = seen.is_marked();
-        if self.set_nx_get && !marked {
+        let prepared = self.prepare(&step, now);
+        if self.set_nx_get && !self.seen.entry(key.id()).is_marked() {
             // Store the new record unless the key exists; either way
             // atomic. Only an existing key goes on to the script below.
             let existing: Option<Vec<u8>> = self
@@ -316,37 +531,26 @@ impl Store for RedisStore {
                     "SET NX GET",
                     self.conn.query(
                         redis::cmd("SET")
-                            .arg(&redis_key)
-                            .arg(&value)
+                            .arg(&prepared.redis_key)
+                            .arg(&prepared.value)
                             .arg("NX")
                             .arg("GET")
                             .arg("PX")
-                            .arg(ttl),
+                            .arg(prepared.ttl),
                     ),
                 )
                 .await?;
             if existing.is_none() {
-                return Ok(fresh_verdict);
+                return Ok(prepared.fresh);
             }
         }
-        if !marked {
-            seen.mark();
+        match self.begin_script(&[&prepared], now).await?.as_slice() {
+            [Begun::Verdict(v)] => Ok(*v),
+            other => Err(RedisStoreError::Reply(format!(
+                "begin script answered {other:?} for one key"
+            ))
+            .into()),
         }
-        let mut inv = self.scripts.begin.prepare_invoke();
-        inv.key(redis_key);
-        for arg in self.args(limits, now) {
-            inv.arg(arg);
-        }
-        inv.arg(value)
-            .arg(ttl)
-            .arg(u8::from(self.set_nx_get))
-            .arg(codec::tag_arg(tag))
-            .arg(limits.remember);
-        let reply: Vec<i64> = self.run("begin script", self.conn.invoke(&inv)).await?;
-        if reply == [2] {
-            return Ok(fresh_verdict);
-        }
-        Ok(verdict(&reply)?)
     }
 
     async fn release(
@@ -356,18 +560,59 @@ impl Store for RedisStore {
         limits: &Limits,
         now: SystemTime,
     ) -> Result<(), StoreError> {
-        let mut inv = self.scripts.release.prepare_invoke();
-        inv.key(self.redis_key(key));
-        for arg in self.args(limits, to_ms(now)) {
-            inv.arg(arg);
+        let one = KeyRelease::new(key, *release, limits);
+        Ok(self.release_script(&[&one], to_ms(now)).await?)
+    }
+
+    /// One script call over every key of the attempt (one per slot on a
+    /// Cluster whose keys of the attempt are on several slots; see the
+    /// crate docs). One key takes [`Store::begin_tagged`]'s path.
+    async fn begin_all(
+        &self,
+        steps: &[KeyStep<'_>],
+        now: SystemTime,
+    ) -> Result<Vec<Begun>, StoreError> {
+        match steps {
+            [] => return Ok(Vec::new()),
+            [one] => {
+                let result = self.begin_tagged(one.key, one.limits, one.tag, now).await;
+                return Ok(vec![Begun::from_result(result)?]);
+            }
+            _ => {}
         }
-        inv.arg(u8::from(release.reset))
-            .arg(release.attempt_time)
-            .arg(u8::from(release.undo_lock))
-            .arg(codec::tag_arg(release.tag))
-            .arg(limits.remember);
-        let _: i64 = self.run("release script", self.conn.invoke(&inv)).await?;
-        Ok(())
+        let at = to_ms(now);
+        let prepared: Vec<Prepared<'_>> = steps.iter().map(|s| self.prepare(s, at)).collect();
+        let groups = self.slot_groups(prepared.iter().map(|p| p.redis_key.as_str()));
+        if let [_] = groups.as_slice() {
+            let keys: Vec<&Prepared<'_>> = prepared.iter().collect();
+            return Ok(self.begin_script(&keys, at).await?);
+        }
+        self.begin_across_slots(steps, &prepared, &groups, now)
+            .await
+    }
+
+    /// One script call over every key (one per slot, run at once, on a
+    /// Cluster). Every key is tried; the first error is returned.
+    async fn release_all(
+        &self,
+        releases: &[KeyRelease<'_>],
+        now: SystemTime,
+    ) -> Result<(), StoreError> {
+        if releases.is_empty() {
+            return Ok(());
+        }
+        let at = to_ms(now);
+        let keys: Vec<String> = releases.iter().map(|r| self.redis_key(r.key)).collect();
+        let groups = self.slot_groups(keys.iter().map(String::as_str));
+        let runs = groups.iter().map(|group| async move {
+            let part: Vec<&KeyRelease<'_>> = group.iter().map(|&i| &releases[i]).collect();
+            self.release_script(&part, at).await
+        });
+        let results = futures_util::future::join_all(runs).await;
+        match results.into_iter().find_map(Result::err) {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
     }
 
     async fn reset(&self, filter: &KeyFilter) -> Result<u64, StoreError> {
