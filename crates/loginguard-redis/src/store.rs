@@ -793,6 +793,61 @@ mod tests {
         }
     }
 
+    /// The same for the keys of whole attempts: new keys among known and
+    /// locked ones, given back in the same step when the attempt is
+    /// refused, give the answers and records of `batch::begin_records`.
+    #[tokio::test]
+    async fn attempts_on_new_keys_are_alike_with_and_without_set_nx_get() {
+        let Ok(url) = std::env::var("LOGINGUARD_TEST_REDIS_URL") else {
+            loginguard_testing::skip!("LOGINGUARD_TEST_REDIS_URL is not set");
+            return;
+        };
+        let ip_limits = Limits::new(2).with_count_during_lockout(false);
+        let user_limits = Limits::new(1).with_count_during_lockout(false);
+        let spray_limits = Limits::new(5).with_remember(5);
+        for nx in [true, false] {
+            let prefix = format!("lgtest_unit_all_{:x}_{nx}", std::process::id());
+            let options = RedisOptions::new()
+                .prefix(prefix)
+                .retention(Duration::from_secs(60));
+            let mut store = RedisStore::connect(&url, options).await.unwrap();
+            store.set_nx_get = nx;
+            store.reset(&KeyFilter::all()).await.unwrap();
+            let ip = Key::new("unit").with_ip("192.0.2.1");
+            let spray = Key::new("unit").with_password("0123456789abcdef");
+            let mut ip_model = KeyRecord::default();
+            let mut spray_model = KeyRecord::default();
+            for i in 0..4i64 {
+                let now = 1_800_000_000_000 + i * 1_000;
+                let user = Key::new("unit").with_username(format!("u{i}"));
+                let steps = [
+                    KeyStep::new(&ip, &ip_limits),
+                    KeyStep::new(&user, &user_limits),
+                    KeyStep::new(&spray, &spray_limits)
+                        .with_tag(Some(i as u64))
+                        .spray(),
+                ];
+                let mut records = [ip_model.clone(), KeyRecord::default(), spray_model.clone()];
+                let expected = loginguard_core::batch::begin_records(&mut records, &steps, now);
+                let got = store.begin_all(&steps, from_ms(now)).await.unwrap();
+                assert_eq!(got, expected, "nx={nx} attempt {i}");
+                [ip_model, _, spray_model] = records.clone();
+                for (key, model) in [&ip, &user, &spray].into_iter().zip(&records) {
+                    let raw: Option<String> = store
+                        .conn
+                        .query(redis::cmd("GET").arg(store.redis_key(key)))
+                        .await
+                        .unwrap();
+                    let found = raw.map(|r| codec::decode(&r).unwrap().record);
+                    let expected = (!model.is_empty()).then(|| model.clone());
+                    assert_eq!(found, expected, "nx={nx} attempt {i} {key}");
+                }
+            }
+            assert!(ip_model.lock_active(1_800_000_003_000), "the IP locked");
+            store.reset(&KeyFilter::all()).await.unwrap();
+        }
+    }
+
     #[test]
     fn script_replies_become_verdicts() {
         assert_eq!(

@@ -1,13 +1,15 @@
-//! The Lua scripts against `loginguard_core::record`: random sequences of
-//! begins and releases under random limits must give the same verdicts and
-//! leave the same record in Redis as the Rust rules do. Needs
-//! `LOGINGUARD_TEST_REDIS_URL`.
+//! The Lua scripts against `loginguard_core::record` and
+//! `loginguard_core::batch`: random sequences of begins and releases under
+//! random limits, on one key and on the keys of whole attempts (spray keys
+//! among them), must give the same verdicts and leave the same records in
+//! Redis as the Rust rules do. Needs `LOGINGUARD_TEST_REDIS_URL`.
 
 mod support;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use loginguard_core::record::{self, to_ms, KeyRecord, Limits, Release};
+use loginguard_core::batch::{begin_records, Begun, KeyRelease, KeyStep};
+use loginguard_core::record::{self, to_ms, KeyRecord, KeyVerdict, Limits, Release};
 use loginguard_core::{Key, Store};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -170,11 +172,170 @@ async fn lua_rules_match_the_rust_rules() {
             }
         }
     }
+    clean(&mut raw, &prefix).await;
+}
+
+/// Deletes every record of the test's prefix.
+async fn clean(raw: &mut redis::aio::MultiplexedConnection, prefix: &str) {
     let _: i64 = redis::cmd("EVAL")
         .arg("local n = 0 for _, k in ipairs(redis.call('KEYS', ARGV[1])) do n = n + redis.call('DEL', k) end return n")
         .arg(0)
         .arg(format!("{prefix}:*"))
-        .query_async(&mut raw)
+        .query_async(raw)
         .await
         .unwrap();
+}
+
+/// One key of a random attempt shape, with its limits and its model.
+struct Modelled {
+    key: Key,
+    limits: Limits,
+    spray: bool,
+    model: KeyRecord,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lua_attempts_on_several_keys_match_begin_records() {
+    let Some(url) = support::shared_url() else {
+        return;
+    };
+    let prefix = support::random_prefix();
+    let store = support::open_stores(&url, &prefix, 1).await.pop().unwrap();
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut raw = client.get_multiplexed_async_connection().await.unwrap();
+    let base = to_ms(SystemTime::now());
+    let mut locked_attempts = 0;
+    for seed in 0..60u64 {
+        let mut rng = StdRng::seed_from_u64(1_000 + seed);
+        // Two to four keys: account keys with the policy's limits or their
+        // own, and now and then a spray key (usually last, as the guard
+        // puts it) with limits of its own.
+        let shared = random_limits(&mut rng);
+        let accounts = rng.gen_range(1..4);
+        let mut keys: Vec<Modelled> = (0..accounts)
+            .map(|i| Modelled {
+                key: Key::new("parity")
+                    .with_ip(format!("192.0.2.{seed}"))
+                    .with_username(format!("u{seed}-{i}")),
+                limits: if rng.gen_bool(0.5) {
+                    shared.clone()
+                } else {
+                    random_limits(&mut rng)
+                },
+                spray: false,
+                model: KeyRecord::default(),
+            })
+            .collect();
+        if accounts == 1 || rng.gen_bool(0.7) {
+            let spray = Modelled {
+                key: Key::new("parity").with_password(format!("{seed:016x}")),
+                limits: random_limits(&mut rng),
+                spray: true,
+                model: KeyRecord::default(),
+            };
+            let at = if rng.gen_bool(0.8) {
+                keys.len()
+            } else {
+                rng.gen_range(0..keys.len())
+            };
+            keys.insert(at, spray);
+        }
+        let mut now = base;
+        // Attempts counted and not given back: (key index, time, locks, tag).
+        let mut begun: Vec<(usize, i64, bool, Option<u64>)> = Vec::new();
+        for step in 0..60 {
+            now += rng.gen_range(0..20_000);
+            let at = UNIX_EPOCH + Duration::from_millis(u64::try_from(now).unwrap());
+            let context = format!("seed {seed} step {step}");
+            if begun.is_empty() || rng.gen_bool(0.7) {
+                let tags: Vec<Option<u64>> = keys.iter().map(|_| random_tag(&mut rng)).collect();
+                let steps: Vec<KeyStep<'_>> = keys
+                    .iter()
+                    .zip(&tags)
+                    .map(|(k, &tag)| {
+                        let step = KeyStep::new(&k.key, &k.limits).with_tag(tag);
+                        if k.spray {
+                            step.spray()
+                        } else {
+                            step
+                        }
+                    })
+                    .collect();
+                let mut records: Vec<KeyRecord> = keys.iter().map(|k| k.model.clone()).collect();
+                let expected = begin_records(&mut records, &steps, now);
+                let got = store.begin_all(&steps, at).await.unwrap();
+                assert_eq!(got, expected, "{context}");
+                let refused = expected.iter().any(Begun::is_locked);
+                locked_attempts += usize::from(refused);
+                for (i, b) in expected.iter().enumerate() {
+                    let kept = !refused || steps[i].refusal_release(b, now).is_none();
+                    if let Begun::Verdict(KeyVerdict::Allowed {
+                        counted: true,
+                        locks_on_failure,
+                        ..
+                    }) = *b
+                    {
+                        if kept {
+                            begun.push((i, now, locks_on_failure, tags[i]));
+                        }
+                    }
+                }
+                drop(steps);
+                for (k, rec) in keys.iter_mut().zip(records) {
+                    k.model = rec;
+                }
+            } else {
+                let n = rng.gen_range(1..=begun.len().min(3));
+                let picked: Vec<_> = (0..n)
+                    .map(|_| begun.swap_remove(rng.gen_range(0..begun.len())))
+                    .collect();
+                let releases: Vec<Release> = picked
+                    .iter()
+                    .map(|&(_, time, undo, tag)| {
+                        if rng.gen_bool(0.15) {
+                            Release::reset(time)
+                        } else {
+                            Release::give_back(time, undo).with_tag(tag)
+                        }
+                    })
+                    .collect();
+                let settle: Vec<KeyRelease<'_>> = picked
+                    .iter()
+                    .zip(&releases)
+                    .map(|(&(i, ..), r)| KeyRelease::new(&keys[i].key, *r, &keys[i].limits))
+                    .collect();
+                store.release_all(&settle, at).await.unwrap();
+                drop(settle);
+                for (&(i, ..), r) in picked.iter().zip(&releases) {
+                    let k = &mut keys[i];
+                    if !k.model.is_empty() {
+                        record::release(&mut k.model, &k.limits, r, now);
+                    }
+                }
+            }
+            for k in &mut keys {
+                if k.model.is_empty() {
+                    k.model = KeyRecord::default();
+                }
+                let value: Option<String> = redis::cmd("GET")
+                    .arg(store.redis_key(&k.key))
+                    .query_async(&mut raw)
+                    .await
+                    .unwrap();
+                let expected = (!k.model.is_empty()).then(|| k.model.clone());
+                assert_eq!(
+                    stored(value),
+                    expected,
+                    "{context} {}: {:?}",
+                    k.key,
+                    k.limits
+                );
+            }
+        }
+    }
+    assert!(
+        locked_attempts > 100,
+        "refused attempts exercised: {locked_attempts}"
+    );
+    clean(&mut raw, &prefix).await;
 }
