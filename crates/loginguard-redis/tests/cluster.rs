@@ -91,3 +91,101 @@ async fn keys_spread_over_every_node_and_list_and_reset_see_them_all() {
         "{health:?}"
     );
 }
+
+/// Script calls (`evalsha`) on every node of the Cluster, summed.
+fn cluster_evalsha(cluster: &Cluster) -> u64 {
+    cluster
+        .nodes
+        .iter()
+        .map(|n| {
+            let out = std::process::Command::new("redis-cli")
+                .args(["-p", &n.port.to_string(), "info", "commandstats"])
+                .output()
+                .expect("redis-cli info");
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .find_map(|l| l.strip_prefix("cmdstat_evalsha:calls="))
+                .and_then(|rest| rest.split(',').next())
+                .map_or(0, |n| n.parse::<u64>().unwrap())
+        })
+        .sum()
+}
+
+/// An attempt whose keys live on three slots (on different nodes): one
+/// script per slot, run at once, and the answers and counts of
+/// `batch::begin_records`: the spray key is skipped once the IP is locked
+/// and the username gives the refused attempt back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attempt_on_keys_of_several_slots_gets_the_answers_of_one_step() {
+    use loginguard_core::batch::{begin_records, Begun, KeyStep};
+    use loginguard_core::record::{from_ms, to_ms, KeyRecord};
+    use redis::cluster_routing::Slot;
+
+    if !support::redis_installed() {
+        return;
+    }
+    let cluster = Cluster::start();
+    let prefix = support::random_prefix();
+    let store = support::open_stores(&cluster.url(), &prefix, 1)
+        .await
+        .pop()
+        .unwrap();
+    let ip = Key::new("login").with_ip("203.0.113.50");
+    let user = Key::new("login").with_username("mallory");
+    let spray = Key::new("login").with_password("00ff00ff00ff00ff");
+    let slots: Vec<Slot> = [&ip, &user, &spray]
+        .iter()
+        .map(|k| Slot::for_key(store.redis_key(k)))
+        .collect();
+    assert!(
+        slots[0] != slots[1] && slots[1] != slots[2] && slots[0] != slots[2],
+        "three slots: {slots:?}"
+    );
+    let ip_limits = Limits::new(3).with_count_during_lockout(false);
+    let user_limits = Limits::new(10).with_count_during_lockout(false);
+    let spray_limits = Limits::new(5)
+        .with_count_during_lockout(false)
+        .with_remember(5);
+    let mut models = [
+        KeyRecord::default(),
+        KeyRecord::default(),
+        KeyRecord::default(),
+    ];
+    let start = to_ms(SystemTime::now());
+    let mut refused = 0;
+    for i in 0..8i64 {
+        let now = start + i * 1_000;
+        let steps = [
+            KeyStep::new(&ip, &ip_limits),
+            KeyStep::new(&user, &user_limits),
+            KeyStep::new(&spray, &spray_limits)
+                .with_tag(Some(i as u64))
+                .spray(),
+        ];
+        let before = cluster_evalsha(&cluster);
+        let expected = begin_records(&mut models, &steps, now);
+        let got = store.begin_all(&steps, from_ms(now)).await.unwrap();
+        assert_eq!(got, expected, "attempt {i}");
+        let calls = cluster_evalsha(&cluster) - before;
+        if expected.iter().any(Begun::is_locked) {
+            refused += 1;
+            assert_eq!(expected[2], Begun::Skipped);
+            // Three scripts at once, then the username's and the spray
+            // key's give-backs at once.
+            assert_eq!(calls, 5, "attempt {i}");
+        } else {
+            assert_eq!(calls, 3, "attempt {i}: one script per slot");
+        }
+        let listed = store.list(&ListQuery::all(), from_ms(now)).await.unwrap();
+        for (key, model) in [&ip, &user, &spray].into_iter().zip(&models) {
+            let found = listed.iter().find(|s| &s.key == key);
+            assert_eq!(
+                found.map(|s| (s.failures, s.locked)),
+                (!model.is_empty()).then(|| (model.failures.len() as u32, model.lock_active(now))),
+                "attempt {i} {key}"
+            );
+        }
+    }
+    assert_eq!(refused, 5, "the IP locked at its third attempt");
+    store.reset(&KeyFilter::all()).await.unwrap();
+}
