@@ -11,7 +11,9 @@
 //! native `SET … NX GET` per attempt. A second series cycles each task
 //! through 200 IPs (limit 5), so every attempt after the first few meets an
 //! existing, mostly locked record: the brute-force shape, one script per
-//! attempt. Beside them, plain `SET`s through the same client (redis-rs +
+//! attempt. A second table runs both series under a policy on the IP and
+//! on the username (two keys per attempt, one script call each; new keys
+//! bring a new username too). Beside them, plain `SET`s through the same client (redis-rs +
 //! tokio) show what the client itself costs, and Redis' own time per
 //! attempt (`INFO commandstats`, every command) what the server spends. Each run
 //! lasts at most 2 s or 500,000 attempts; each figure is the best of 3
@@ -23,7 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use loginguard_core::{Attempt, Decision, Guard, KeyFilter, Policy, Store};
+use loginguard_core::{Attempt, Criterion, Decision, Field, Guard, KeyFilter, Policy, Store};
 use loginguard_redis::{RedisOptions, RedisStore};
 
 const RUN: Duration = Duration::from_secs(2);
@@ -55,8 +57,9 @@ fn redis_benchmark(url: &str, clients: usize) -> Option<f64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Attempts per second; `keys`: how many IPs each task cycles through
-/// (`None`: a new IP for every attempt).
+/// Attempts per second; `keys`: how many IPs (and usernames, under a
+/// policy on both) each task cycles through (`None`: new ones for every
+/// attempt).
 async fn attempts_per_second(
     guard: Arc<Guard>,
     tasks: usize,
@@ -77,7 +80,7 @@ async fn attempts_per_second(
                 let ip = std::net::Ipv6Addr::from(u128::from(n) | (0x2001_0db8u128 << 96));
                 let attempt = Attempt::new("POST", "/login")
                     .ip(ip.into())
-                    .username("alice");
+                    .username(format!("u{n:x}"));
                 match guard.begin(attempt).await {
                     Ok(Decision::Proceed(ticket)) => {
                         let _ = guard.failure(ticket).await;
@@ -214,6 +217,17 @@ fn main() {
             .build()
             .expect("policy");
         let guard = Arc::new(Guard::new(policy, store.clone() as Arc<dyn Store>));
+        let two_keys = Policy::builder()
+            .failure_limit(5)
+            .failure_window(Some(Duration::from_secs(60)))
+            .ipv6_prefix(128)
+            .lockout_parameters(vec![
+                Criterion::one(Field::Ip),
+                Criterion::one(Field::Username),
+            ])
+            .build()
+            .expect("policy");
+        let two_keys = Arc::new(Guard::new(two_keys, store.clone() as Arc<dyn Store>));
         println!("| concurrent tasks | loginguard attempts/s | Redis µs per attempt | store steps/s | attempts/s, existing keys | redis-rs SET/s (same client) | redis-benchmark SET req/s (-c same) | ceiling / loginguard (new keys, existing keys) |");
         println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         for (level, tasks) in [1usize, 16, 64].into_iter().enumerate() {
@@ -252,6 +266,30 @@ fn main() {
                 None => ("n/a".to_owned(), "n/a".to_owned()),
             };
             println!("| {tasks} | {ours:.0} | {redis_us:.1} | {steps:.0} | {existing:.0} | {client:.0} | {ceiling_text} | {ratio} |");
+        }
+        println!();
+        println!("| concurrent tasks | ip + username: attempts/s, new keys | Redis µs per attempt | ip + username: attempts/s, existing keys |");
+        println!("| ---: | ---: | ---: | ---: |");
+        for (level, tasks) in [1usize, 16, 64].into_iter().enumerate() {
+            let mut fresh = 0f64;
+            let mut existing = 0f64;
+            let mut redis_us = f64::MAX;
+            for round in 0..ROUNDS {
+                let seed = (level * ROUNDS + round) as u64 + 101;
+                let before = redis_usec(&url).await;
+                let (rate, count) = attempts_per_second(two_keys.clone(), tasks, seed, None).await;
+                fresh = fresh.max(rate);
+                let after = redis_usec(&url).await;
+                if count > 0 && after > before {
+                    redis_us = redis_us.min((after - before) as f64 / count as f64);
+                }
+                existing = existing.max(
+                    attempts_per_second(two_keys.clone(), tasks, 1_000 + seed, Some(EXISTING_KEYS))
+                        .await
+                        .0,
+                );
+            }
+            println!("| {tasks} | {fresh:.0} | {redis_us:.1} | {existing:.0} |");
         }
         let cleared = store.reset(&KeyFilter::all()).await.expect("reset");
         println!("(cleared {cleared} bench records)");
