@@ -1,19 +1,48 @@
 //! loginguard-redis: a [`Store`](loginguard_core::Store) in Redis, shared by
 //! every app server that points at the same Redis (single node or Cluster).
 //!
-//! - Each attempt on a key is atomic: a Lua script (`EVALSHA`, loaded at
-//!   connect time) applies the rules of [`loginguard_core::record`] to the
-//!   key's record. A new key's record depends on nothing stored, so it is
-//!   computed by those rules in Rust; on Redis 7+, a key this store has not
-//!   met recently is first tried with one native `SET … NX GET`, which
-//!   stores the new record when the key is absent (one cheap command: the
-//!   credential-stuffing spray) and otherwise hands the existing record to
-//!   the script. Keys met recently go to the script directly (one round
-//!   trip: the brute force on one account).
+//! - An attempt is one atomic step over all its keys, whatever the number
+//!   of lockout criteria: [`Store::begin_all`](loginguard_core::Store::begin_all)
+//!   is one Lua script call (`EVALSHA`, loaded at connect time) that applies
+//!   [`batch::begin_records`](loginguard_core::batch::begin_records) to the
+//!   records of every key of the attempt, its password's spray key
+//!   included: one round trip. Settling the attempt
+//!   ([`Store::release_all`](loginguard_core::Store::release_all), a right
+//!   password) is one more, for all its keys. A new key's record depends on
+//!   nothing stored, so it is computed by the rules of
+//!   [`loginguard_core::record`] in Rust and the script stores it with one
+//!   `SET … NX GET` when the key is absent (`GET` then `SET` before Redis
+//!   7).
+//! - An attempt on one key (one criterion, no spray key) takes a cheaper
+//!   path on Redis 7+: a key this store has not met recently is first tried
+//!   with one native `SET … NX GET`, which stores the new record when the
+//!   key is absent (one cheap command: the credential-stuffing spray) and
+//!   otherwise hands the attempt to the script. Keys met recently go to the
+//!   script directly (one round trip: the brute force on one account).
 //! - Each lockout key is one Redis string `{prefix}:{<key id>}`. The key id
-//!   sits inside one hash tag, so every script touches one slot and works on
-//!   Redis Cluster; different lockout keys of one attempt may live on
-//!   different nodes, each step atomic on its own.
+//!   sits inside one hash tag, so each record has one Cluster slot.
+//! - On a Redis Cluster a script may only touch keys of one slot, and the
+//!   keys of one attempt (its IP, its username, its spray key) usually hash
+//!   to different slots. Their steps are grouped by slot and one script per
+//!   slot runs, all at once: about one round trip of latency, one call per
+//!   slot. Each script applies the one-step rules to the keys of its slot.
+//!   When some key is locked, the answers and the give-backs are then those
+//!   of one step over every key: keys on the other slots give the refused
+//!   attempt back when their [`KeyStep::refusal_release`](loginguard_core::KeyStep::refusal_release)
+//!   says so, and a spray key after the locked key is answered
+//!   [`Begun::Skipped`](loginguard_core::Begun::Skipped) and gives back
+//!   what its own slot counted. That is a second round trip (one script per
+//!   slot, at once), only for refused attempts whose keys span slots. What
+//!   is lost there is atomicity across slots: until the second step, other
+//!   attempts see the counts not yet given back, and a spray key begun
+//!   beside a lock on another slot keeps the traces a give-back does not
+//!   undo (its last-attempt time; if it was locked itself, one more refused
+//!   attempt counted, and with limits that count refused attempts the
+//!   failure and the restarted cool-off; at its cap, the oldest failure or
+//!   remembered tag it made room for). When the script of one slot fails,
+//!   the keys counted on the other slots are given back before the error
+//!   is returned. Keys of one attempt that share a slot, and every attempt
+//!   on a single server, get the one atomic step.
 //! - Every key has a TTL: until the record can no longer change a verdict,
 //!   or, when that is never (a lock until reset, failures with no window),
 //!   the retention (default 30 days), refreshed on each write.
