@@ -3,7 +3,7 @@
 -- key is locked; and when any key is locked, every key that counted the
 -- attempt and gives a refused attempt back (a spray key always, another
 -- key unless its refused attempts count: ARGV[s+6]) gives it back in the
--- same step. One key is the single-key step, record::begin.
+-- same step. (One key alone takes begin.lua.)
 --
 -- ARGV[3] = '1': the server has `SET … NX GET` (Redis 7.0+). ARGV[s+11],
 -- ARGV[s+12]: the record of the key if it is new, and its TTL, computed by
@@ -17,30 +17,10 @@
 -- record, the new keys stored so far are given back, nothing else is
 -- written, and the reply is an error.
 local nx = ARGV[3] == '1'
-local reply, held = {}, {}
+local reply = {}
+local held = {} -- the records read, by key (a key may come twice)
 local locked = false
-
--- Whether a new key's own attempt set a lock (its limit is 1).
-local function new_locks(s)
-  return ARGV[s + 7] == '1' and tonumber(ARGV[s + 1]) <= 1
-end
-
--- Gives back the new keys stored before KEYS[upto] and answers `message`.
-local function fail(upto, message)
-  for j = 1, upto - 1 do
-    local key, s = KEYS[j], 3 + 12 * (j - 1)
-    if reply[7 * (j - 1) + 1] == 2 then
-      local rec = parse(key, ARGV[s + 11])
-      local window = tonumber(ARGV[s + 2])
-      if give_back(rec, NOW, window, s, NOW_S, new_locks(s)) then
-        redis.call('DEL', key)
-      else
-        store(key, rec, NOW, NOW_S, window, s)
-      end
-    end
-  end
-  return redis.error_reply(message)
-end
+local failed, failed_at = nil, 0
 
 for i = 1, #KEYS do
   local key, s, r = KEYS[i], 3 + 12 * (i - 1), 7 * (i - 1)
@@ -51,20 +31,26 @@ for i = 1, #KEYS do
       local raw
       if nx then
         raw = redis.pcall('SET', key, ARGV[s + 11], 'NX', 'GET', 'PX', ARGV[s + 12])
-        if type(raw) == 'table' then return fail(i, raw.err) end
       else
         raw = redis.pcall('GET', key)
-        if type(raw) == 'table' then return fail(i, raw.err) end
-        if not raw then redis.call('SET', key, ARGV[s + 11], 'PX', ARGV[s + 12]) end
+        if raw == false then redis.call('SET', key, ARGV[s + 11], 'PX', ARGV[s + 12]) end
+      end
+      if type(raw) == 'table' then
+        failed, failed_at = raw.err, i
+        break
       end
       if raw then
         rec = parse(key, raw)
-        if rec == nil then return fail(i, unreadable(key)) end
+        if rec == nil then
+          failed, failed_at = 'loginguard: unknown record format in ' .. key, i
+          break
+        end
         held[key] = rec
       end
     end
   end
   if rec then
+    -- record::begin, written below.
     local window = tonumber(ARGV[s + 2])
     local allowed, remaining, locks, counted = begin(rec, NOW, NOW_S, window, s)
     rec.s, rec.win = s, window
@@ -84,6 +70,25 @@ for i = 1, #KEYS do
   end
 end
 
+if failed then
+  -- Give back the new keys stored so far; the rest was not written.
+  for j = 1, failed_at - 1 do
+    local key, s = KEYS[j], 3 + 12 * (j - 1)
+    if reply[7 * (j - 1) + 1] == 2 then
+      local rec = parse(key, ARGV[s + 11])
+      local window = tonumber(ARGV[s + 2])
+      -- A new key's attempt set a lock when its limit is 1.
+      local undo = ARGV[s + 7] == '1' and tonumber(ARGV[s + 1]) <= 1
+      if give_back(rec, NOW, window, s, NOW_S, undo) then
+        redis.call('DEL', key)
+      else
+        store(key, rec, NOW, NOW_S, window, s)
+      end
+    end
+  end
+  return redis.error_reply(failed)
+end
+
 if locked then
   -- The attempt is refused: the keys that give it back do.
   for i = 1, #KEYS do
@@ -99,7 +104,12 @@ if locked then
       end
       if not rec.gone then
         local undo
-        if code == 2 then undo = new_locks(s) else undo = reply[r + 4] == 1 end
+        if code == 2 then
+          -- A new key's attempt set a lock when its limit is 1.
+          undo = ARGV[s + 7] == '1' and tonumber(ARGV[s + 1]) <= 1
+        else
+          undo = reply[r + 4] == 1
+        end
         local window = tonumber(ARGV[s + 2])
         rec.gone = give_back(rec, NOW, window, s, NOW_S, undo)
         rec.s, rec.win = s, window

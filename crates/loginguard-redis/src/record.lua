@@ -39,9 +39,9 @@ local NOW = tonumber(NOW_S)
 
 -- Reads a stored record (the value of `key`) into a KeyRecord table whose
 -- fields keep the strings they were stored as; nil when `raw` is not a
--- record (see `unreadable`). expires_at is recomputed
--- on every write, so it is skipped; the failure list is taken as written
--- (by this script only).
+-- record (another program wrote under this prefix). expires_at is
+-- recomputed on every write, so it is skipped; the failure list is taken
+-- as written (by these scripts only).
 local function parse(key, raw)
   local locked, until_s, count_s, updated_s, refused_s, tags, fails
   if string.byte(raw, 1) == 50 then -- '2'
@@ -65,10 +65,8 @@ local function parse(key, raw)
     n = 0,                      -- how many (set by prune)
     last_s = nil,               -- the newest (set by prune when there is a
                                 -- window, and by push_failure)
-    s = 0,                      -- where the settings it is stored with start
-    win = false,                -- and their window (nil: none)
-    gone = false,               -- given back to nothing: to be deleted
-    done = false,               -- written
+    -- begin_all.lua adds s and win (the settings it is stored with),
+    -- gone (given back to nothing: deleted) and done (written).
   }
 end
 
@@ -283,12 +281,6 @@ local function store(key, rec, now, now_s, window, s)
     'PX', ttl_s)
 end
 
--- The error a value that is not a record gets (another program wrote
--- under this prefix).
-local function unreadable(key)
-  return 'loginguard: unknown record format in ' .. key
-end
-
 -- record::begin on `rec` under the key's settings after `s` (`window` is
 -- ARGV[s+2] as a number), without writing it. Returns allowed,
 -- remaining, locks_on_failure and counted; rec.n is the failure count and
@@ -344,42 +336,4 @@ local function begin(rec, now, now_s, window, s)
     return true, remaining, true, true
   end
   return true, remaining, false, true
-end
-
--- The comma-separated `list` without its newest `item`, if it holds it:
--- the list with a comma at each end holds each item as ",item,".
-local function without_newest(list, item)
-  local listed = ',' .. list .. ','
-  local entry = ',' .. item .. ','
-  local at = string.find(listed, entry, 1, true)
-  if not at then return list end
-  local next_at = string.find(listed, entry, at + 1, true)
-  while next_at do
-    at = next_at
-    next_at = string.find(listed, entry, at + 1, true)
-  end
-  return string.sub(string.sub(listed, 1, at) .. string.sub(listed, at + #entry), 2, -2)
-end
-
--- record::release without reset on `rec`, under the key's settings after
--- `s`: the attempt begun at `at_s` gives back its failure and its tag
--- (ARGV[s+9]), and with `undo` the lock it set is lifted if the count is
--- back under the limit. Returns whether the record is left empty (then it
--- is deleted rather than stored).
-local function give_back(rec, now, window, s, at_s, undo)
-  rec.fails = without_newest(rec.fails, at_s)
-  local tag = ARGV[s + 9]
-  if tag ~= '' and rec.tags ~= '' then
-    rec.tags = without_newest(rec.tags, at_s .. ':' .. tag)
-  end
-  prune(rec, now, window)
-  if undo and rec.locked and rec.n < tonumber(ARGV[s + 1]) then
-    -- The attempt set the lock and the count is back under the limit: the
-    -- lock is lifted (lock counts are stored as plain digits: "0" is none).
-    rec.locked = false
-    rec.until_, rec.until_s = nil, ''
-    rec.refused_s = '0'
-    if rec.count_s ~= '0' then rec.count_s = fmt(tonumber(rec.count_s) - 1) end
-  end
-  return rec.n == 0 and not rec.locked and rec.count_s == '0'
 end

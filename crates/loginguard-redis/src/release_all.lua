@@ -16,7 +16,7 @@ for i = 1, #KEYS do
     elseif raw then
       local rec = parse(key, raw)
       if rec == nil then
-        err = err or unreadable(key)
+        err = err or 'loginguard: unknown record format in ' .. key
       else
         found = found + 1
         local window = tonumber(ARGV[s + 2])

@@ -1,14 +1,16 @@
-//! The Lua scripts: `record.lua` (the rules of `loginguard_core::record`)
-//! joined with the entry point of each step; `purge.lua` stands alone.
+//! The Lua scripts: `record.lua` (the rules of `loginguard_core::record`;
+//! `give_back.lua` adds `record::release`) joined with the entry point of
+//! each step; `purge.lua` stands alone.
 
 use redis::Script;
 
 /// The scripts, hashed once per store.
 #[derive(Debug)]
 pub(crate) struct Scripts {
-    /// `batch::begin_records` on the keys of one attempt (one key:
-    /// `record::begin`).
+    /// `record::begin` on one key.
     pub(crate) begin: Script,
+    /// `batch::begin_records` on the keys of one attempt.
+    pub(crate) begin_all: Script,
     /// `record::release` on each key given.
     pub(crate) release: Script,
     /// Deletes one record if it has expired.
@@ -21,10 +23,19 @@ impl Scripts {
             begin: Script::new(concat!(
                 include_str!("record.lua"),
                 "\n",
+                include_str!("begin.lua")
+            )),
+            begin_all: Script::new(concat!(
+                include_str!("record.lua"),
+                "\n",
+                include_str!("give_back.lua"),
+                "\n",
                 include_str!("begin_all.lua")
             )),
             release: Script::new(concat!(
                 include_str!("record.lua"),
+                "\n",
+                include_str!("give_back.lua"),
                 "\n",
                 include_str!("release_all.lua")
             )),
@@ -33,7 +44,7 @@ impl Scripts {
     }
 
     /// Every script, to load on each node.
-    pub(crate) fn all(&self) -> [&Script; 3] {
-        [&self.begin, &self.release, &self.purge]
+    pub(crate) fn all(&self) -> [&Script; 4] {
+        [&self.begin, &self.begin_all, &self.release, &self.purge]
     }
 }

@@ -191,7 +191,11 @@ impl RedisStore {
         keys: &[&Prepared<'_>],
         now: i64,
     ) -> Result<Vec<Begun>, RedisStoreError> {
-        let mut inv = self.scripts.begin.prepare_invoke();
+        let script = match keys {
+            [_] => &self.scripts.begin,
+            _ => &self.scripts.begin_all,
+        };
+        let mut inv = script.prepare_invoke();
         self.head(&mut inv, now, self.set_nx_get);
         for p in keys {
             inv.key(&p.redis_key);

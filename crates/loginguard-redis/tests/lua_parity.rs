@@ -339,3 +339,57 @@ async fn lua_attempts_on_several_keys_match_begin_records() {
     );
     clean(&mut raw, &prefix).await;
 }
+
+/// A key that holds something other than a record fails the attempt, and
+/// the attempt leaves nothing counted on its other keys; settling still
+/// settles every other key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_foreign_value_fails_the_attempt_without_counting_it_elsewhere() {
+    let Some(url) = support::shared_url() else {
+        return;
+    };
+    let prefix = support::random_prefix();
+    let store = support::open_stores(&url, &prefix, 1).await.pop().unwrap();
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut raw = client.get_multiplexed_async_connection().await.unwrap();
+    let limits = Limits::new(3);
+    let now = SystemTime::now();
+    let (ip, user, known) = (
+        Key::new("parity").with_ip("198.51.100.77"),
+        Key::new("parity").with_username("foreign"),
+        Key::new("parity").with_username("known"),
+    );
+    store.begin_attempt(&known, &limits, now).await.unwrap();
+    store.begin_attempt(&known, &limits, now).await.unwrap();
+    let _: () = redis::cmd("SET")
+        .arg(store.redis_key(&user))
+        .arg("not a record")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    let steps = [
+        KeyStep::new(&ip, &limits),
+        KeyStep::new(&known, &limits),
+        KeyStep::new(&user, &limits),
+    ];
+    let err = store.begin_all(&steps, now).await.unwrap_err();
+    assert!(err.to_string().contains("Redis"), "{err}");
+    let get = |key: &Key| redis::cmd("GET").arg(store.redis_key(key)).clone();
+    let ip_value: Option<String> = get(&ip).query_async(&mut raw).await.unwrap();
+    assert_eq!(ip_value, None, "the new IP key was given back");
+    let known_value: Option<String> = get(&known).query_async(&mut raw).await.unwrap();
+    assert_eq!(
+        stored(known_value).unwrap().failures.len(),
+        2,
+        "the known key keeps its two failures, not the failed attempt"
+    );
+    let at = to_ms(now);
+    let releases = [
+        KeyRelease::new(&user, Release::give_back(at, false), &limits),
+        KeyRelease::new(&known, Release::reset(at), &limits),
+    ];
+    assert!(store.release_all(&releases, now).await.is_err());
+    let known_value: Option<String> = get(&known).query_async(&mut raw).await.unwrap();
+    assert_eq!(known_value, None, "the key after the foreign one was reset");
+    clean(&mut raw, &prefix).await;
+}
