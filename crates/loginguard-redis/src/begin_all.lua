@@ -9,7 +9,8 @@
 -- ARGV[s+12]: the record of the key if it is new, and its TTL, computed by
 -- the caller with the same rules (a new key's record depends on nothing
 -- stored); it is stored at once when the key is absent (one command on
--- Redis 7+). A record that exists is written once, after every rule.
+-- Redis 7+; begin_new.lua, which runs first, has done so for the leading
+-- new keys). A record that exists is written once, after every rule.
 --
 -- Returns seven integers per key: code (0 locked, 1 allowed, 2 new: the
 -- caller's own verdict, 3 skipped), failures, remaining, locks_on_failure,
@@ -25,11 +26,15 @@ local failed, failed_at = nil, 0
 for i = 1, #KEYS do
   local key, s, r = KEYS[i], 3 + 12 * (i - 1), 7 * (i - 1)
   local rec = false
-  if not (locked and ARGV[s + 10] == '1') then
+  if i <= NEW then
+    rec = nil -- stored new by begin_new.lua
+  elseif not (locked and ARGV[s + 10] == '1') then
     rec = held[key]
     if rec == nil then
       local raw
-      if nx then
+      if i == NEW + 1 and FOUND ~= nil then
+        raw = FOUND -- what begin_new.lua's `SET … NX GET` found
+      elseif nx then
         raw = redis.pcall('SET', key, ARGV[s + 11], 'NX', 'GET', 'PX', ARGV[s + 12])
       else
         raw = redis.pcall('GET', key)

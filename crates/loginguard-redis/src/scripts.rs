@@ -1,6 +1,7 @@
 //! The Lua scripts: `record.lua` (the rules of `loginguard_core::record`;
 //! `give_back.lua` adds `record::release`) joined with the entry point of
-//! each step; `purge.lua` stands alone.
+//! each step (`begin_all.lua` has its start, `begin_new.lua`, before them);
+//! `purge.lua` stands alone.
 
 use redis::Script;
 
@@ -26,6 +27,8 @@ impl Scripts {
                 include_str!("begin.lua")
             )),
             begin_all: Script::new(concat!(
+                include_str!("begin_new.lua"),
+                "\n",
                 include_str!("record.lua"),
                 "\n",
                 include_str!("give_back.lua"),
