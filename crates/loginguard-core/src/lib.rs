@@ -44,6 +44,7 @@ pub mod policy;
 pub mod record;
 pub mod schema;
 pub mod secret;
+pub mod seen;
 pub mod settings;
 pub mod store;
 pub mod stored;

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use loginguard_core::batch::{Begun, KeyRelease, KeyStep};
 use loginguard_core::record::{self, to_ms, KeyRecord, KeyVerdict, Limits, Release, Tag};
+use loginguard_core::seen::SeenKeys;
 use loginguard_core::{
     AuditLog, Config, Key, KeyFilter, KeyStatus, ListQuery, Store, StoreError, StoreHealth,
 };
@@ -54,6 +55,9 @@ pub struct PostgresStore {
     durable_commits: bool,
     /// Set once the schema was seen up to date.
     ready: AtomicBool,
+    /// Keys recently found in the table: a one-key attempt on them goes
+    /// straight to `lg_begin_all`.
+    seen: SeenKeys,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -111,6 +115,7 @@ impl PostgresStore {
             description,
             durable_commits: options.durable_commits,
             ready: AtomicBool::new(false),
+            seen: SeenKeys::new(),
         };
         if options.auto_migrate {
             store.migrate().await?;
@@ -431,8 +436,28 @@ impl Store for PostgresStore {
         now: SystemTime,
     ) -> Result<KeyVerdict, StoreError> {
         self.ensure_schema().await?;
-        self.bounded(self.begin_step(key, limits, tag, to_ms(now)))
-            .await
+        let at = to_ms(now);
+        let seen = self.seen.entry(key.id());
+        if seen.is_marked() {
+            // A key this store met before, so probably in the table: the
+            // rules run in the server, one statement.
+            let step = KeyStep::new(key, limits).with_tag(tag);
+            let begun = self
+                .bounded(attempt::begin_all(&self.pool, &[step], at))
+                .await?;
+            return match begun.as_slice() {
+                [Begun::Verdict(verdict)] => Ok(*verdict),
+                other => Err(PostgresStoreError::Corrupt(format!(
+                    "lg_begin_all answered a one-key attempt with {other:?}"
+                ))
+                .into()),
+            };
+        }
+        // A new key is one insert, cheaper for the server than the function;
+        // an existing one read and written back, and then remembered.
+        let verdict = self.bounded(self.begin_step(key, limits, tag, at)).await?;
+        seen.mark();
+        Ok(verdict)
     }
 
     async fn release(
@@ -448,7 +473,8 @@ impl Store for PostgresStore {
 
     /// Several keys: one statement (`lg_begin_all`), atomic over every key
     /// of the attempt (on an error nothing was counted). One key: as
-    /// [`Store::begin_tagged`], whose new key costs the server less.
+    /// [`Store::begin_tagged`] (one statement too, except the first time
+    /// this store meets a key that is already in the table).
     async fn begin_all(
         &self,
         steps: &[KeyStep<'_>],

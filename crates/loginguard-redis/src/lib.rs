@@ -76,7 +76,6 @@ mod conn;
 mod error;
 mod options;
 mod scripts;
-mod seen;
 mod store;
 mod target;
 

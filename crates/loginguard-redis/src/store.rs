@@ -18,8 +18,8 @@ use crate::conn::{bounded, Conn, Node};
 use crate::error::RedisStoreError;
 use crate::options::RedisOptions;
 use crate::scripts::Scripts;
-use crate::seen::SeenKeys;
 use crate::target::Target;
+use loginguard_core::seen::SeenKeys;
 
 /// Keys fetched per `SCAN` step and commands per pipeline in admin walks.
 const BATCH: usize = 500;

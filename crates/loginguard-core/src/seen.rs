@@ -1,5 +1,6 @@
-//! `SeenKeys`: a small, lossy memory of the lockout keys this store has
-//! recently found in Redis, to choose the cheaper command for an attempt.
+//! `SeenKeys`: a small, lossy memory of the lockout keys a store has
+//! recently found in its database, to choose the cheaper command for an
+//! attempt (the Redis and PostgreSQL stores use it).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -7,16 +8,27 @@ use std::sync::atomic::{AtomicU64, Ordering};
 const SLOTS: usize = 1 << 15;
 
 /// A direct-mapped table of key hashes. A hit means "this key probably
-/// exists in Redis", a miss "probably not"; either answer may be wrong
+/// exists in the store", a miss "probably not"; either answer may be wrong
 /// (collisions, expiry, another server's writes), so it only ever picks
 /// between two commands that are both correct on their own.
-pub(crate) struct SeenKeys {
+///
+/// ```
+/// use loginguard_core::seen::SeenKeys;
+///
+/// let seen = SeenKeys::new();
+/// let entry = seen.entry("login/ip=192.0.2.1");
+/// assert!(!entry.is_marked());
+/// entry.mark();
+/// assert!(seen.entry("login/ip=192.0.2.1").is_marked());
+/// ```
+pub struct SeenKeys {
     hasher: ahash::RandomState,
     slots: Box<[AtomicU64]>,
 }
 
 impl SeenKeys {
-    pub(crate) fn new() -> SeenKeys {
+    /// An empty table.
+    pub fn new() -> SeenKeys {
         SeenKeys {
             hasher: ahash::RandomState::new(),
             slots: (0..SLOTS).map(|_| AtomicU64::new(0)).collect(),
@@ -24,7 +36,7 @@ impl SeenKeys {
     }
 
     /// The slot of `id`, to test and then mark with one hashing.
-    pub(crate) fn entry(&self, id: &str) -> Entry<'_> {
+    pub fn entry(&self, id: &str) -> Entry<'_> {
         // Never 0: 0 marks an empty slot.
         let hash = self.hasher.hash_one(id) | 1;
         // `SLOTS` is a power of two, so the mask keeps the index in range.
@@ -36,20 +48,35 @@ impl SeenKeys {
     }
 }
 
+impl Default for SeenKeys {
+    fn default() -> SeenKeys {
+        SeenKeys::new()
+    }
+}
+
+impl std::fmt::Debug for SeenKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SeenKeys")
+            .field("slots", &self.slots.len())
+            .finish_non_exhaustive()
+    }
+}
+
 /// One key's slot in [`SeenKeys`].
-pub(crate) struct Entry<'a> {
+#[derive(Debug)]
+pub struct Entry<'a> {
     slot: &'a AtomicU64,
     hash: u64,
 }
 
 impl Entry<'_> {
     /// Whether the key was marked seen and not displaced since.
-    pub(crate) fn is_marked(&self) -> bool {
+    pub fn is_marked(&self) -> bool {
         self.slot.load(Ordering::Relaxed) == self.hash
     }
 
     /// Marks the key as seen.
-    pub(crate) fn mark(&self) {
+    pub fn mark(&self) {
         self.slot.store(self.hash, Ordering::Relaxed);
     }
 }
