@@ -67,6 +67,26 @@ fn the_proxy_table_is_read_and_flags_and_env_win_over_it() {
 }
 
 #[test]
+fn the_worker_count_comes_from_the_flag_the_env_or_the_table() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("loginguard.toml"),
+        format!("{TABLE}workers = 3\n"),
+    )
+    .unwrap();
+    let line = first_line(dir.path(), &[], &[]);
+    assert!(line.contains("workers: 3)"), "{line}");
+    let line = first_line(dir.path(), &[], &[("LOGINGUARD_PROXY_WORKERS", "2")]);
+    assert!(line.contains("workers: 2)"), "{line}");
+    let line = first_line(
+        dir.path(),
+        &["--workers", "1"],
+        &[("LOGINGUARD_PROXY_WORKERS", "2")],
+    );
+    assert!(line.contains("workers: 1)"), "{line}");
+}
+
+#[test]
 fn bad_proxy_settings_are_refused_with_the_key_named() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
@@ -76,6 +96,9 @@ fn bad_proxy_settings_are_refused_with_the_key_named() {
         ("[proxy]\nupstream = \"http://127.0.0.1:9\"\nlogin_paths = [\"l\"]\n", "proxy.login_paths"),
         ("[proxy]\nupstream = \"http://127.0.0.1:9\"\nlogin_paths = \"/l\"\n", "proxy.login_paths"),
         ("[proxy]\nupstream = \"http://127.0.0.1:9\"\nlogin_paths = [\"/l\"]\nconnect_timeout = \"soon\"\n", "proxy.connect_timeout"),
+        ("[proxy]\nupstream = \"http://127.0.0.1:9\"\nlogin_paths = [\"/l\"]\nworkers = 0\n", "proxy.workers"),
+        ("[proxy]\nupstream = \"http://127.0.0.1:9\"\nlogin_paths = [\"/l\"]\nworkers = \"many\"\n", "proxy.workers"),
+        ("[proxy]\nupstream = \"http://127.0.0.1:9\"\nlogin_paths = [\"/l\"]\nworkers = [2]\n", "proxy.workers"),
         ("[proxy]\nupstream = \"http://127.0.0.1:9\"\n", "no login path"),
         ("", "no upstream"),
     ];

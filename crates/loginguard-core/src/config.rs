@@ -154,6 +154,18 @@ pub struct ProxyTable {
     pub response_timeout: Option<String>,
     /// Where the proxy serves its own `/healthz` and `/metrics`.
     pub ops_addr: Option<String>,
+    /// How many worker threads serve the proxy (`4` or `"4"`).
+    #[serde(deserialize_with = "number_as_text")]
+    pub workers: Option<String>,
+}
+
+/// A `[proxy]` value written as a number or as text, kept as text.
+fn number_as_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Integer(n) => Ok(Some(n.to_string())),
+        Value::String(s) => Ok(Some(s)),
+        other => Err(serde::de::Error::custom(format!("{other} is not a number"))),
+    }
 }
 
 /// Reads the `[proxy]` table from `origin`.
@@ -180,6 +192,8 @@ fn proxy_table(value: Value, origin: &Origin) -> Result<ProxyTable, PolicyError>
         let key = key.split(['.', '[']).next().unwrap_or_default().to_owned();
         let expected = if key == "login_paths" {
             "a list of paths, e.g. [\"/accounts/login/\"]"
+        } else if key == "workers" {
+            "a number of threads, e.g. 2"
         } else {
             "text, e.g. \"http://127.0.0.1:8000\" or \"5s\""
         };

@@ -39,6 +39,7 @@ mod path;
 mod preset;
 mod serve;
 mod upstream;
+mod workers;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -64,6 +65,7 @@ use crate::forward::{Forward, Forwarder};
 pub use path::normal_path;
 pub use preset::{Preset, UnknownPreset};
 pub use upstream::{BadUpstream, Upstream};
+pub use workers::Listeners;
 
 /// Longest wait for a TCP connection to the upstream, by default.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -206,8 +208,40 @@ pub enum ProxyError {
 #[derive(Debug, Clone)]
 pub struct Proxy {
     dispatch: Arc<Dispatch>,
+    parts: Arc<Parts>,
     metrics: Arc<Metrics>,
     store: Arc<dyn Store>,
+}
+
+/// What a [`Dispatch`] is made of, kept to make one per worker: each
+/// worker has its own upstream connections, while the guards (and so the
+/// counters and the store) are shared.
+#[derive(Debug)]
+struct Parts {
+    upstream: Upstream,
+    resolver: ClientIpResolver,
+    connect_timeout: Duration,
+    response_timeout: Duration,
+    /// Each login path in its normal form, once, with its guard's layer.
+    logins: Vec<(String, LoginGuardLayer)>,
+}
+
+impl Parts {
+    /// A dispatch with upstream connections of its own.
+    fn dispatch(&self) -> Dispatch {
+        let forward = Forward(Arc::new(Forwarder::new(
+            self.upstream.clone(),
+            self.resolver.clone(),
+            self.connect_timeout,
+            self.response_timeout,
+        )));
+        let logins = self
+            .logins
+            .iter()
+            .map(|(path, layer)| (path.clone(), layer.layer(forward.clone())))
+            .collect();
+        Dispatch { logins, forward }
+    }
 }
 
 /// Which service answers a request: a login path's guarded forwarding, or
@@ -261,16 +295,9 @@ impl Proxy {
             return Err(ProxyError::NoLoginPath);
         }
         let metrics = Arc::new(Metrics::default());
-        let forwarder = Arc::new(Forwarder::new(
-            options.upstream.clone(),
-            ClientIpResolver::from_policy(&policy),
-            options.connect_timeout,
-            options.response_timeout,
-        ));
-        let forward = Forward(forwarder);
         let rules = options.outcome_rules(&policy);
         let mut guards: HashMap<String, Arc<Guard>> = HashMap::new();
-        let mut logins: Vec<(String, LoginGuard<Forward>)> = Vec::new();
+        let mut logins: Vec<(String, LoginGuardLayer)> = Vec::new();
         for login in &options.login_paths {
             if !login.path.starts_with('/') {
                 return Err(ProxyError::BadLoginPath(login.path.clone()));
@@ -300,14 +327,21 @@ impl Proxy {
                 .clone();
             let layer = LoginGuardLayer::new(guard).outcome_rules(rules.clone());
             let path = normal_path(&login.path);
-            let guarded = layer.layer(forward.clone());
             match logins.iter_mut().find(|(known, _)| *known == path) {
-                Some(known) => known.1 = guarded,
-                None => logins.push((path, guarded)),
+                Some(known) => known.1 = layer,
+                None => logins.push((path, layer)),
             }
         }
+        let parts = Arc::new(Parts {
+            upstream: options.upstream,
+            resolver: ClientIpResolver::from_policy(&policy),
+            connect_timeout: options.connect_timeout,
+            response_timeout: options.response_timeout,
+            logins,
+        });
         Ok(Proxy {
-            dispatch: Arc::new(Dispatch { logins, forward }),
+            dispatch: Arc::new(parts.dispatch()),
+            parts,
             metrics,
             store,
         })
@@ -360,6 +394,20 @@ impl Proxy {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ProxyError> {
         serve::serve(self.dispatch, listener, shutdown).await;
+        Ok(())
+    }
+
+    /// Serves the proxy on `listeners` with one worker thread per listener,
+    /// each a single-threaded runtime with its own upstream connections
+    /// (as nginx's worker processes: no task moves between threads), until
+    /// `shutdown` completes; then every worker finishes its requests in
+    /// flight before this returns.
+    pub async fn serve_workers(
+        self,
+        listeners: Listeners,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ProxyError> {
+        workers::serve(&self.parts, listeners, shutdown).await?;
         Ok(())
     }
 }

@@ -4,6 +4,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +19,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use futures_util::{SinkExt, StreamExt};
 use loginguard_core::{Criterion, Field, ListQuery, MemoryStore, Policy, Store};
-use loginguard_proxy::{LoginPath, Preset, Proxy, ProxyOptions};
+use loginguard_proxy::{Listeners, LoginPath, Preset, Proxy, ProxyOptions};
 use tokio::sync::Semaphore;
 
 const MB: usize = 1024 * 1024;
@@ -518,6 +519,53 @@ async fn a_shutdown_finishes_the_requests_in_flight() {
         .expect("serve returns once the connection is done")
         .unwrap()
         .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shutdown_finishes_the_requests_in_flight_on_every_worker() {
+    let (upstream, app) = start_app().await;
+    let mut options = ProxyOptions::new(format!("http://{upstream}").parse().unwrap());
+    options.login_paths = vec![LoginPath::new("/accounts/login/")];
+    let proxy = Proxy::new(options, Policy::default(), Arc::new(MemoryStore::new())).unwrap();
+    let listeners = Listeners::bind(
+        "127.0.0.1:0".parse().unwrap(),
+        NonZeroUsize::new(4).unwrap(),
+    )
+    .unwrap();
+    let addr = listeners.local_addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(proxy.serve_workers(listeners, async {
+        let _ = stopped.await;
+    }));
+    // Eight connections of their own: the kernel spreads them over the
+    // four workers' listeners.
+    const HELD: usize = 8;
+    let in_flight: Vec<_> = (0..HELD)
+        .map(|_| tokio::spawn(client().get(format!("http://{addr}/held")).send()))
+        .collect();
+    for _ in 0..HELD {
+        app.held_arrived.acquire().await.unwrap().forget();
+    }
+    stop.send(()).unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!served.is_finished());
+    app.held_release.add_permits(HELD);
+    for request in in_flight {
+        let res = tokio::time::timeout(Duration::from_secs(10), request)
+            .await
+            .expect("every request in flight is answered")
+            .unwrap()
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.text().await.unwrap(), "done");
+    }
+    tokio::time::timeout(Duration::from_secs(10), served)
+        .await
+        .expect("serve_workers returns once every worker is done")
+        .unwrap()
+        .unwrap();
+    // And nothing listens any more.
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

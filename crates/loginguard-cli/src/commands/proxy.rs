@@ -2,12 +2,13 @@
 //! its login paths on the configured store.
 
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context;
 use loginguard::{open_store, PolicyError, ProxyTable};
-use loginguard_proxy::{LoginPath, Preset, Proxy, ProxyOptions, Upstream};
+use loginguard_proxy::{Listeners, LoginPath, Preset, Proxy, ProxyOptions, Upstream};
 
 use crate::cli::Global;
 
@@ -18,7 +19,7 @@ use crate::cli::Global;
 /// LOGINGUARD_PROXY_ADDR, LOGINGUARD_PROXY_LOGIN_PATHS comma-separated,
 /// LOGINGUARD_PROXY_PRESET, …) or in the [proxy] table of loginguard.toml
 /// (upstream, addr, login_paths, preset, connect_timeout, response_timeout,
-/// ops_addr); a flag wins over the environment, which wins over the file.
+/// ops_addr, workers); a flag wins over the environment, which wins over the file.
 /// The lockout policy and the store are the configuration's, as for every
 /// other command.
 #[derive(Debug, clap::Args)]
@@ -53,6 +54,10 @@ pub(crate) struct Args {
     /// apart from the app's paths.
     #[arg(long, value_name = "ADDR", env = "LOGINGUARD_PROXY_OPS_ADDR")]
     pub(crate) ops_addr: Option<SocketAddr>,
+    /// How many worker threads serve the proxy, each with its own listener
+    /// and upstream connections (default: one per CPU).
+    #[arg(long, value_name = "N", env = "LOGINGUARD_PROXY_WORKERS")]
+    pub(crate) workers: Option<NonZeroUsize>,
 }
 
 /// The proxy's settings once flags, environment and the `[proxy]` table
@@ -61,6 +66,7 @@ struct Settings {
     options: ProxyOptions,
     addr: SocketAddr,
     ops_addr: Option<SocketAddr>,
+    workers: NonZeroUsize,
 }
 
 /// A value of the `[proxy]` table, parsed as its flag is; a bad one is a
@@ -154,11 +160,26 @@ fn merge(args: Args, table: &ProxyTable) -> anyhow::Result<Settings> {
             "HOST:PORT, e.g. 127.0.0.1:9090",
         )?,
     };
+    let workers = match args.workers {
+        Some(n) => n,
+        None => from_table(
+            "workers",
+            table.workers.as_ref(),
+            "a number of threads of at least 1, e.g. 2",
+        )?
+        .unwrap_or_else(default_workers),
+    };
     Ok(Settings {
         options,
         addr,
         ops_addr,
+        workers,
     })
+}
+
+/// One worker per CPU the process may use.
+fn default_workers() -> NonZeroUsize {
+    std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
 }
 
 pub(crate) async fn run(global: &Global, args: Args) -> anyhow::Result<()> {
@@ -167,6 +188,7 @@ pub(crate) async fn run(global: &Global, args: Args) -> anyhow::Result<()> {
         options,
         addr,
         ops_addr,
+        workers,
     } = merge(args, &config.proxy)?;
     let store = open_store(&config).await?;
     let upstream = options.upstream.to_string();
@@ -196,15 +218,14 @@ pub(crate) async fn run(global: &Global, args: Args) -> anyhow::Result<()> {
             }
         });
     }
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr}"))?;
+    let listeners =
+        Listeners::bind(addr, workers).with_context(|| format!("cannot listen on {addr}"))?;
     println!(
-        "proxy on http://{}/ for {upstream} (login paths: {}; preset: {preset}); Ctrl-C or SIGTERM stops it",
-        listener.local_addr()?,
+        "proxy on http://{}/ for {upstream} (login paths: {}; preset: {preset}; workers: {workers}); Ctrl-C or SIGTERM stops it",
+        listeners.local_addr(),
         paths.join(", ")
     );
-    proxy.serve(listener, shutdown_signal()).await?;
+    proxy.serve_workers(listeners, shutdown_signal()).await?;
     Ok(())
 }
 
