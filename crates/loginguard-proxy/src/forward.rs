@@ -15,11 +15,10 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Request, Response};
 use hyper::upgrade::OnUpgrade;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioIo;
 use loginguard_core::ClientIpResolver;
 
+use crate::pool::Pool;
 use crate::upstream::Upstream;
 
 /// Headers that belong to one connection and are never forwarded
@@ -42,7 +41,7 @@ static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host"
 /// Sends requests to the upstream over a pool of kept-alive connections.
 #[derive(Debug)]
 pub(crate) struct Forwarder {
-    client: Client<HttpConnector, Body>,
+    pool: Pool,
     upstream: Upstream,
     resolver: ClientIpResolver,
     response_timeout: Duration,
@@ -55,14 +54,8 @@ impl Forwarder {
         connect_timeout: Duration,
         response_timeout: Duration,
     ) -> Forwarder {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(connect_timeout));
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build(connector);
         Forwarder {
-            client,
+            pool: Pool::new(&upstream, connect_timeout),
             upstream,
             resolver,
             response_timeout,
@@ -93,14 +86,9 @@ impl Forwarder {
         };
         // Only `Accept` is needed to answer a failure; keep just that.
         let accept = req.headers().get(header::ACCEPT).cloned();
-        let uri = match self.upstream.uri_for(req.uri()) {
-            Ok(uri) => uri,
-            Err(message) => return self.failure(false, &message, accept),
-        };
-        *req.uri_mut() = uri;
         prepare_request_headers(req.headers_mut(), upgrade.as_ref(), peer, &self.resolver);
 
-        let sent = tokio::time::timeout(self.response_timeout, self.client.request(req)).await;
+        let sent = tokio::time::timeout(self.response_timeout, self.pool.send(req)).await;
         let mut res = match sent {
             Ok(Ok(res)) => res,
             Ok(Err(error)) => {

@@ -36,6 +36,7 @@
 
 mod forward;
 mod path;
+mod pool;
 mod preset;
 mod serve;
 mod upstream;

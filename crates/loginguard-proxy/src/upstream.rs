@@ -1,10 +1,9 @@
-//! The upstream app's address: `http://host:port`, and the URI a request
-//! is sent to there.
+//! The upstream app's address: `http://host:port`.
 
 use std::fmt;
 use std::str::FromStr;
 
-use axum::http::uri::{self, Authority, PathAndQuery, Scheme};
+use axum::http::uri::{Authority, Scheme};
 use axum::http::Uri;
 
 /// Where the protected app listens: a plain-HTTP origin such as
@@ -66,37 +65,15 @@ impl fmt::Display for Upstream {
 }
 
 impl Upstream {
-    /// The upstream URI of a request to `uri` (its path and query kept).
-    pub(crate) fn uri_for(&self, uri: &Uri) -> Result<Uri, String> {
-        // The parts are reused as they are (no new parsing, no copy).
-        let path = uri
-            .path_and_query()
-            .cloned()
-            .unwrap_or_else(|| PathAndQuery::from_static("/"));
-        let mut parts = uri::Parts::default();
-        parts.scheme = Some(Scheme::HTTP);
-        parts.authority = Some(self.authority.clone());
-        parts.path_and_query = Some(path);
-        Uri::from_parts(parts).map_err(|e| {
-            let shown = uri.path_and_query().map_or("/", |pq| pq.as_str());
-            format!("The request target {shown:?} cannot be forwarded: {e}.")
-        })
+    /// The upstream's `host:port`.
+    pub(crate) fn authority(&self) -> &Authority {
+        &self.authority
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn requests_keep_their_path_and_query() {
-        let up: Upstream = "http://127.0.0.1:8000/".parse().unwrap();
-        let uri: Uri = "/a/b?c=d".parse().unwrap();
-        assert_eq!(
-            up.uri_for(&uri).unwrap().to_string(),
-            "http://127.0.0.1:8000/a/b?c=d"
-        );
-    }
 
     #[test]
     fn bad_upstreams_say_what_to_write() {

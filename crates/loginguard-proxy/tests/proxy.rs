@@ -596,3 +596,93 @@ async fn clients_posting_3_mb_to_a_login_path_read_the_413_page() {
     );
     assert_eq!(s.app.logins.load(Ordering::SeqCst), 0);
 }
+
+/// A raw HTTP/1.1 upstream answering `ok` to each request read, counting
+/// the connections it accepts; `one_per_connection`: it closes each
+/// connection after one answer without saying so (as an app whose
+/// keep-alive timer fired).
+async fn raw_upstream(one_per_connection: bool) -> (SocketAddr, Arc<AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        loop {
+            let (mut tcp, _) = listener.accept().await.unwrap();
+            count.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let Ok(n) = tcp.read(&mut chunk).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    seen.extend_from_slice(&chunk[..n]);
+                    // GETs without a body: one request per blank line.
+                    while let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                        seen.drain(..end + 4);
+                        let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+                        if tcp.write_all(answer).await.is_err() || one_per_connection {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (addr, accepted)
+}
+
+async fn proxy_to(upstream: SocketAddr) -> SocketAddr {
+    let mut options = ProxyOptions::new(format!("http://{upstream}").parse().unwrap());
+    options.login_paths = vec![LoginPath::new("/accounts/login/")];
+    let proxy = Proxy::new(options, Policy::default(), Arc::new(MemoryStore::new())).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(proxy.serve(listener, std::future::pending()));
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_connections_are_kept_alive_and_reused() {
+    let (upstream, accepted) = raw_upstream(false).await;
+    let proxy = proxy_to(upstream).await;
+    let client = client();
+    for _ in 0..20 {
+        let res = client
+            .get(format!("http://{proxy}/page"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.text().await.unwrap(), "ok");
+    }
+    let accepted = accepted.load(Ordering::SeqCst);
+    assert!(
+        accepted <= 2,
+        "{accepted} upstream connections for 20 requests"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_closing_kept_connections_still_gets_every_request() {
+    let (upstream, accepted) = raw_upstream(true).await;
+    let proxy = proxy_to(upstream).await;
+    let client = client();
+    for n in 0..20 {
+        let res = client
+            .get(format!("http://{proxy}/page"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "request {n}");
+        assert_eq!(res.text().await.unwrap(), "ok");
+        // The closed connection waits in the pool for the next request.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(accepted.load(Ordering::SeqCst), 20);
+}
