@@ -45,13 +45,26 @@ pub fn normal_path(path: &str) -> String {
 /// change: the common case, answered without decoding.
 pub(crate) fn already_normal(path: &str) -> Option<&str> {
     let bytes = path.as_bytes();
-    let plain = bytes.first() == Some(&b'/')
-        && bytes.iter().all(|b| {
-            !matches!(b, b'%' | b'\\' | b';' | b'A'..=b'Z') && b.is_ascii() && !b.is_ascii_control()
-        })
-        && !path.contains("//")
-        && !path.split('/').any(|s| s == "." || s == "..");
-    if !plain {
+    if bytes.first() != Some(&b'/') {
+        return None;
+    }
+    // One pass: every byte plain, and no empty, `.` or `..` segment but a
+    // trailing empty one.
+    let dots = |segment: &[u8]| segment == b"." || segment == b"..";
+    let mut segment_start = 1;
+    for (i, &b) in bytes.iter().enumerate().skip(1) {
+        if matches!(b, b'%' | b'\\' | b';' | b'A'..=b'Z') || !b.is_ascii() || b.is_ascii_control() {
+            return None;
+        }
+        if b == b'/' {
+            let segment = &bytes[segment_start..i];
+            if segment.is_empty() || dots(segment) {
+                return None;
+            }
+            segment_start = i + 1;
+        }
+    }
+    if dots(&bytes[segment_start..]) {
         return None;
     }
     Some(match path.strip_suffix('/') {
@@ -102,7 +115,19 @@ mod tests {
                 assert_eq!(fast, slow, "{p}");
             }
         }
-        assert_eq!(super::already_normal("/Accounts/"), None);
+        for not_plain in [
+            "/Accounts/",
+            "/a//b",
+            "//a",
+            "/a/./b",
+            "/a/..",
+            "/.",
+            "/a;b",
+            "a",
+        ] {
+            assert_eq!(super::already_normal(not_plain), None, "{not_plain}");
+        }
+        assert_eq!(super::already_normal("/a/b/"), Some("/a/b"));
     }
 
     #[test]
