@@ -66,6 +66,7 @@ async fn connection(
         async move { Ok::<_, Infallible>(dispatch.handle(req.map(Body::new), peer).await) }
     });
     let conn = http1::Builder::new()
+        .writev(false)
         .serve_connection(TokioIo::new(Lingering::new(tcp)), service)
         .with_upgrades();
     let mut conn = std::pin::pin!(conn);
