@@ -510,27 +510,48 @@ impl Policy {
 
     /// The lockout message for a lock ending in `retry_after` (or never).
     pub fn lockout_message_for(&self, retry_after: Option<Duration>) -> String {
-        match retry_after {
-            Some(d) => self
-                .lockout_message_cool_off
-                .replace("{retry_after}", &format_wait(d)),
-            None => self.lockout_message.clone(),
+        const PLACEHOLDER: &str = "{retry_after}";
+        let Some(d) = retry_after else {
+            return self.lockout_message.clone();
+        };
+        // `str::replace` by hand, looking for `{` alone (no substring
+        // searcher to set up): this runs for every refusal in a cool-off.
+        let mut rest = self.lockout_message_cool_off.as_str();
+        let mut out = String::with_capacity(rest.len() + 32);
+        while let Some(i) = rest.find('{') {
+            out.push_str(&rest[..i]);
+            if rest[i..].starts_with(PLACEHOLDER) {
+                push_wait(&mut out, d);
+                rest = &rest[i + PLACEHOLDER.len()..];
+            } else {
+                out.push('{');
+                rest = &rest[i + 1..];
+            }
         }
+        out.push_str(rest);
+        out
     }
 }
 
 /// A wait in words: "1 hour 5 minutes", "45 seconds".
 pub fn format_wait(d: Duration) -> String {
+    let mut out = String::with_capacity(32);
+    push_wait(&mut out, d);
+    out
+}
+
+/// Appends [`format_wait`]'s words for `d`.
+fn push_wait(out: &mut String, d: Duration) {
     let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
     let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
     // Written by hand: this runs for every refusal while a cool-off lasts.
-    let mut out = String::with_capacity(32);
+    let start = out.len();
     for (n, unit) in [(h, "hour"), (m, "minute"), (s, "second")] {
         if n > 0 {
-            if !out.is_empty() {
+            if out.len() > start {
                 out.push(' ');
             }
-            push_number(&mut out, n);
+            push_number(out, n);
             out.push(' ');
             out.push_str(unit);
             if n != 1 {
@@ -538,10 +559,9 @@ pub fn format_wait(d: Duration) -> String {
             }
         }
     }
-    if out.is_empty() {
+    if out.len() == start {
         out.push_str("1 second");
     }
-    out
 }
 
 /// Appends the decimal digits of `n`.
@@ -1040,5 +1060,28 @@ mod tests {
             .lockout_message_for(Some(Duration::from_secs(3_900)))
             .contains("1 hour 5 minutes"));
         assert!(p.lockout_message_for(None).contains("administrator"));
+    }
+
+    #[test]
+    fn every_placeholder_is_filled_and_other_braces_kept() {
+        let mut p = Policy::default();
+        let wait = Some(Duration::from_secs(61));
+        for (template, message) in [
+            ("{retry_after}", "1 minute 1 second"),
+            ("{{retry_after}} {x}", "{1 minute 1 second} {x}"),
+            (
+                "Wait {retry_after}, then {retry_after}.",
+                "Wait 1 minute 1 second, then 1 minute 1 second.",
+            ),
+            ("no wait named {", "no wait named {"),
+            ("{retry_afte", "{retry_afte"),
+        ] {
+            p.lockout_message_cool_off = template.to_owned();
+            assert_eq!(p.lockout_message_for(wait), message, "{template}");
+            assert_eq!(
+                message,
+                template.replace("{retry_after}", "1 minute 1 second")
+            );
+        }
     }
 }
