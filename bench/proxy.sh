@@ -3,6 +3,8 @@
 #
 #   bench/proxy.sh                       # 10 s per case, 3 rounds
 #   DURATION=5s ROUNDS=2 bench/proxy.sh
+#   LOGINGUARD_PROXY_WORKERS=1 bench/proxy.sh   # the proxy's --workers (default: one per CPU,
+#                                               # as nginx's worker_processes auto)
 #
 # Both proxies stand in front of the same upstream (examples/bench-server)
 # with keep-alive on both sides; wrk (1 thread, $CONNECTIONS connections)
