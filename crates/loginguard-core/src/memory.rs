@@ -20,9 +20,10 @@ use std::collections::{HashMap, VecDeque};
 use std::time::SystemTime;
 
 use async_trait::async_trait;
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
 
 use crate::audit::{AuditEntry, AuditKind, AuditLog, LogQuery, LogRetention};
+use crate::batch::{Begun, KeyRelease, KeyStep};
 use crate::key::{Key, KeyFilter};
 use crate::record::{self, to_ms, KeyRecord, KeyVerdict, Limits, Release, Tag};
 use crate::store::{KeyStatus, ListQuery, Store, StoreError, StoreHealth};
@@ -118,10 +119,81 @@ impl MemoryStore {
         self.len() == 0
     }
 
-    fn shard(&self, id: &str) -> &Mutex<Shard> {
+    /// The index of the shard holding `id`.
+    fn shard_index(&self, id: &str) -> usize {
+        if self.shards.len() == 1 {
+            return 0;
+        }
         let hash = self.hasher.hash_one(id);
-        let index = usize::try_from(hash % self.shards.len() as u64).unwrap_or(0);
-        &self.shards[index]
+        usize::try_from(hash % self.shards.len() as u64).unwrap_or(0)
+    }
+
+    /// Locks the shards of `keys`, each once, in shard order (so two steps
+    /// over the same shards can never wait on each other).
+    fn lock_shards<'k>(&self, keys: impl Iterator<Item = &'k Key>) -> Held<'_> {
+        let of_key: Vec<usize> = keys.map(|k| self.shard_index(k.id())).collect();
+        let mut indexes = of_key.clone();
+        indexes.sort_unstable();
+        indexes.dedup();
+        let slots = of_key
+            .iter()
+            .map(|i| indexes.partition_point(|j| j < i))
+            .collect();
+        Held {
+            guards: indexes.into_iter().map(|i| self.shards[i].lock()).collect(),
+            slots,
+        }
+    }
+
+    /// The error a full shard answers a new key with.
+    fn full(&self, live_keys: usize) -> Full {
+        Full {
+            live_keys,
+            shards: self.shards.len(),
+            max_keys: self.max_keys(),
+        }
+    }
+}
+
+/// The shards of one step's keys, locked (see [`MemoryStore::lock_shards`]).
+struct Held<'a> {
+    /// The locked shards, in shard order.
+    guards: Vec<MutexGuard<'a, Shard>>,
+    /// For the `n`th key, where its shard is in `guards`.
+    slots: Vec<usize>,
+}
+
+impl Held<'_> {
+    /// The shard of the `n`th key.
+    fn shard(&mut self, n: usize) -> &mut Shard {
+        &mut self.guards[self.slots[n]]
+    }
+}
+
+/// A new key that its full shard could not take (the fields of
+/// [`StoreError::Full`]).
+#[derive(Debug, Clone, Copy)]
+struct Full {
+    live_keys: usize,
+    shards: usize,
+    max_keys: usize,
+}
+
+impl Full {
+    fn error(self) -> StoreError {
+        StoreError::Full {
+            live_keys: self.live_keys,
+            shards: self.shards,
+            max_keys: self.max_keys,
+        }
+    }
+
+    fn begun(self) -> Begun {
+        Begun::Full {
+            live_keys: self.live_keys,
+            shards: self.shards,
+            max_keys: self.max_keys,
+        }
     }
 }
 
@@ -147,6 +219,76 @@ fn shard_count(max_keys: usize) -> usize {
 }
 
 impl Shard {
+    /// [`record::begin`] on the record of `id`, made when the key is new
+    /// and the shard has room for it.
+    fn begin(
+        &mut self,
+        id: &str,
+        limits: &Limits,
+        tag: Option<Tag>,
+        now: i64,
+        store: &MemoryStore,
+    ) -> Result<KeyVerdict, Full> {
+        if let Some(entry) = self.map.get_mut(id) {
+            let verdict = record::begin(&mut entry.record, limits, tag, now);
+            entry.expires_at = entry.record.expires_at(limits).unwrap_or(i64::MAX);
+            let expires_at = entry.expires_at;
+            self.note_expiry(expires_at);
+            return Ok(verdict);
+        }
+        if !self.make_room(store.per_shard, now, &store.hasher) {
+            return Err(store.full(self.map.len()));
+        }
+        let mut rec = KeyRecord::default();
+        let verdict = record::begin(&mut rec, limits, tag, now);
+        rec.failures.shrink_to_fit();
+        let expires_at = rec.expires_at(limits).unwrap_or(i64::MAX);
+        self.note_expiry(expires_at);
+        self.map.insert(
+            id.into(),
+            Entry {
+                record: rec,
+                expires_at,
+            },
+        );
+        self.keep_compact(store.table_capacity, &store.hasher);
+        Ok(verdict)
+    }
+
+    /// One step of [`begin_records`](crate::batch::begin_records): `locked` says whether an
+    /// earlier key of the attempt is locked.
+    fn begin_step(
+        &mut self,
+        step: &KeyStep<'_>,
+        locked: bool,
+        now: i64,
+        store: &MemoryStore,
+    ) -> Begun {
+        if step.skipped_after(locked) {
+            return Begun::Skipped;
+        }
+        match self.begin(step.key.id(), step.limits, step.tag, now, store) {
+            Ok(verdict) => Begun::Verdict(verdict),
+            Err(full) => full.begun(),
+        }
+    }
+
+    /// [`record::release`] on the record of `id`, if tracked; a record
+    /// left holding nothing is dropped.
+    fn release(&mut self, id: &str, release: &Release, limits: &Limits, now: i64) {
+        let Some(entry) = self.map.get_mut(id) else {
+            return;
+        };
+        record::release(&mut entry.record, limits, release, now);
+        entry.expires_at = entry.record.expires_at(limits).unwrap_or(i64::MAX);
+        let (expires_at, empty) = (entry.expires_at, entry.record.is_empty());
+        if empty {
+            self.map.remove(id);
+        } else {
+            self.note_expiry(expires_at);
+        }
+    }
+
     /// Makes room for one more key in a full shard by dropping every record
     /// that can no longer change a verdict (expired, or holding nothing).
     /// Records that still count are never dropped: `false` when none could
@@ -212,35 +354,10 @@ impl Store for MemoryStore {
         now: SystemTime,
     ) -> Result<KeyVerdict, StoreError> {
         let now = to_ms(now);
-        let mut shard = self.shard(key.id()).lock();
-        if let Some(entry) = shard.map.get_mut(key.id()) {
-            let verdict = record::begin(&mut entry.record, limits, tag, now);
-            entry.expires_at = entry.record.expires_at(limits).unwrap_or(i64::MAX);
-            let expires_at = entry.expires_at;
-            shard.note_expiry(expires_at);
-            return Ok(verdict);
-        }
-        if !shard.make_room(self.per_shard, now, &self.hasher) {
-            return Err(StoreError::Full {
-                live_keys: shard.map.len(),
-                shards: self.shards.len(),
-                max_keys: self.max_keys(),
-            });
-        }
-        let mut rec = KeyRecord::default();
-        let verdict = record::begin(&mut rec, limits, tag, now);
-        rec.failures.shrink_to_fit();
-        let expires_at = rec.expires_at(limits).unwrap_or(i64::MAX);
-        shard.note_expiry(expires_at);
-        shard.map.insert(
-            key.id().into(),
-            Entry {
-                record: rec,
-                expires_at,
-            },
-        );
-        shard.keep_compact(self.table_capacity, &self.hasher);
-        Ok(verdict)
+        let mut shard = self.shards[self.shard_index(key.id())].lock();
+        shard
+            .begin(key.id(), limits, tag, now, self)
+            .map_err(|full| full.error())
     }
 
     async fn release(
@@ -251,17 +368,73 @@ impl Store for MemoryStore {
         now: SystemTime,
     ) -> Result<(), StoreError> {
         let now = to_ms(now);
-        let mut shard = self.shard(key.id()).lock();
-        let Some(entry) = shard.map.get_mut(key.id()) else {
+        self.shards[self.shard_index(key.id())]
+            .lock()
+            .release(key.id(), release, limits, now);
+        Ok(())
+    }
+
+    /// [`begin_records`](crate::batch::begin_records) on the records of every key of the attempt
+    /// at once: the shards of its keys are held (locked in shard order,
+    /// each once) for the whole step, so the attempt is atomic over its
+    /// keys. A new key its full shard cannot take is [`Begun::Full`].
+    async fn begin_all(
+        &self,
+        steps: &[KeyStep<'_>],
+        now: SystemTime,
+    ) -> Result<Vec<Begun>, StoreError> {
+        let now = to_ms(now);
+        if let [step] = steps {
+            // One key, one shard: the common attempt.
+            let mut shard = self.shards[self.shard_index(step.key.id())].lock();
+            let begun = shard.begin_step(step, false, now, self);
+            if begun.is_locked() {
+                if let Some(release) = step.refusal_release(&begun, now) {
+                    shard.release(step.key.id(), &release, step.limits, now);
+                }
+            }
+            return Ok(vec![begun]);
+        }
+        let mut held = self.lock_shards(steps.iter().map(|s| s.key));
+        let mut begun = Vec::with_capacity(steps.len());
+        let mut locked = false;
+        for (n, step) in steps.iter().enumerate() {
+            let shard = held.shard(n);
+            let b = shard.begin_step(step, locked, now, self);
+            locked |= b.is_locked();
+            begun.push(b);
+        }
+        if locked {
+            for (n, (step, b)) in steps.iter().zip(&begun).enumerate() {
+                if let Some(release) = step.refusal_release(b, now) {
+                    held.shard(n)
+                        .release(step.key.id(), &release, step.limits, now);
+                }
+            }
+        }
+        Ok(begun)
+    }
+
+    /// [`Store::release`] on every key, with the shards of all of them held
+    /// for the whole step.
+    async fn release_all(
+        &self,
+        releases: &[KeyRelease<'_>],
+        now: SystemTime,
+    ) -> Result<(), StoreError> {
+        let now = to_ms(now);
+        if let [r] = releases {
+            self.shards[self.shard_index(r.key.id())].lock().release(
+                r.key.id(),
+                &r.release,
+                r.limits,
+                now,
+            );
             return Ok(());
-        };
-        record::release(&mut entry.record, limits, release, now);
-        entry.expires_at = entry.record.expires_at(limits).unwrap_or(i64::MAX);
-        let (expires_at, empty) = (entry.expires_at, entry.record.is_empty());
-        if empty {
-            shard.map.remove(key.id());
-        } else {
-            shard.note_expiry(expires_at);
+        }
+        let mut held = self.lock_shards(releases.iter().map(|r| r.key));
+        for (n, r) in releases.iter().enumerate() {
+            held.shard(n).release(r.key.id(), &r.release, r.limits, now);
         }
         Ok(())
     }
@@ -389,6 +562,7 @@ impl AuditLog for MemoryAudit {
 mod tests {
     use super::*;
     use crate::clock::{Clock, FakeClock};
+    use std::sync::Arc;
     use std::time::Duration;
 
     fn ip_key(i: u32) -> Key {
@@ -578,5 +752,98 @@ mod tests {
             names.contains(&"keep") && names.contains(&"new"),
             "{names:?}"
         );
+    }
+
+    /// Two keys of `store` that live in different shards.
+    fn keys_in_two_shards(store: &MemoryStore) -> (Key, Key) {
+        let a = ip_key(1);
+        let b = (2..)
+            .map(ip_key)
+            .find(|k| store.shard_index(k.id()) != store.shard_index(a.id()))
+            .unwrap();
+        (a, b)
+    }
+
+    #[tokio::test]
+    async fn an_attempt_locked_on_one_shard_gives_back_on_another() {
+        let store = MemoryStore::with_max_keys(20_000);
+        let (ip, other) = keys_in_two_shards(&store);
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let limits = Limits::new(1).with_count_during_lockout(false);
+        store.begin_attempt(&ip, &limits, now).await.unwrap();
+        let steps = [KeyStep::new(&ip, &limits), KeyStep::new(&other, &limits)];
+        let begun = store.begin_all(&steps, now).await.unwrap();
+        assert!(begun[0].is_locked(), "{begun:?}");
+        assert!(matches!(
+            begun[1],
+            Begun::Verdict(KeyVerdict::Allowed { counted: true, .. })
+        ));
+        // The other key gave the attempt back in the same step and, holding
+        // nothing, is not tracked.
+        assert_eq!(store.len(), 1);
+        let listed = store.list(&ListQuery::all(), now).await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].key, ip);
+    }
+
+    #[tokio::test]
+    async fn a_full_store_answers_full_for_the_new_key_and_counts_the_tracked_one() {
+        let store = MemoryStore::with_max_keys(4);
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let limits = Limits::new(3);
+        for i in 0..4 {
+            store.begin_attempt(&ip_key(i), &limits, now).await.unwrap();
+        }
+        let (tracked, new) = (ip_key(0), ip_key(9));
+        let steps = [KeyStep::new(&tracked, &limits), KeyStep::new(&new, &limits)];
+        let begun = store.begin_all(&steps, now).await.unwrap();
+        assert!(matches!(
+            begun[0],
+            Begun::Verdict(KeyVerdict::Allowed { failures: 2, .. })
+        ));
+        assert_eq!(
+            begun[1],
+            Begun::Full {
+                live_keys: 4,
+                shards: 1,
+                max_keys: 4
+            }
+        );
+        assert_eq!(store.len(), 4);
+    }
+
+    #[test]
+    fn attempts_over_the_same_shards_in_opposite_orders_never_wait_on_each_other() {
+        let store = Arc::new(MemoryStore::with_max_keys(20_000));
+        let (a, b) = keys_in_two_shards(&store);
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        for n in 0..4 {
+            let (store, done_tx) = (store.clone(), done_tx.clone());
+            let keys = if n % 2 == 0 {
+                [a.clone(), b.clone()]
+            } else {
+                [b.clone(), a.clone()]
+            };
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .unwrap();
+                let limits = Limits::new(3);
+                let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+                let steps = [
+                    KeyStep::new(&keys[0], &limits),
+                    KeyStep::new(&keys[1], &limits),
+                ];
+                for _ in 0..20_000 {
+                    runtime.block_on(store.begin_all(&steps, now)).unwrap();
+                }
+                done_tx.send(()).unwrap();
+            });
+        }
+        for _ in 0..4 {
+            done_rx
+                .recv_timeout(Duration::from_secs(60))
+                .expect("two attempts over the same shards deadlocked");
+        }
     }
 }
