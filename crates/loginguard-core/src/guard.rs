@@ -299,6 +299,8 @@ type LimitHook = Arc<dyn Fn(&Attempt) -> Option<NonZeroU32> + Send + Sync>;
 /// The lockout engine. Cheap to share: wrap it in an `Arc`.
 pub struct Guard {
     policy: Arc<Policy>,
+    /// The policy's scope, shared by the keys of every attempt.
+    scope: Arc<str>,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     events: EventBus,
@@ -310,6 +312,69 @@ pub struct Guard {
     store_full_logged: AtomicI64,
     refusal_log: RefusalLog,
     next_purge: AtomicI64,
+}
+
+/// An attempt's keys. Most policies have one criterion, and one key needs
+/// no list.
+#[derive(Debug)]
+enum Keys {
+    None,
+    One(Key),
+    Many(Vec<Key>),
+}
+
+impl Keys {
+    fn push(&mut self, key: Key) {
+        *self = match std::mem::replace(self, Keys::None) {
+            Keys::None => Keys::One(key),
+            Keys::One(first) => Keys::Many(vec![first, key]),
+            Keys::Many(mut keys) => {
+                keys.push(key);
+                Keys::Many(keys)
+            }
+        };
+    }
+
+    fn as_slice(&self) -> &[Key] {
+        match self {
+            Keys::None => &[],
+            Keys::One(key) => std::slice::from_ref(key),
+            Keys::Many(keys) => keys,
+        }
+    }
+}
+
+impl IntoIterator for Keys {
+    type Item = Key;
+    type IntoIter = std::iter::Chain<std::option::IntoIter<Key>, std::vec::IntoIter<Key>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        let (one, many) = match self {
+            Keys::None => (None, Vec::new()),
+            Keys::One(key) => (Some(key), Vec::new()),
+            Keys::Many(keys) => (None, keys),
+        };
+        one.into_iter().chain(many)
+    }
+}
+
+/// What [`Guard::begin`] does after [`Guard::prepare`].
+enum Step {
+    /// Let the attempt through uncounted.
+    Bypass,
+    /// Refuse it before the store is asked.
+    Refuse(Lockout),
+    /// Count it on its keys.
+    Count(Prepared),
+}
+
+/// What the store's step of an attempt needs.
+struct Prepared {
+    now: i64,
+    limits: Limits,
+    keys: Keys,
+    spray: Option<Box<(Key, Tag, Limits)>>,
+    repeat: Option<Tag>,
 }
 
 /// How often attempts trigger a purge of expired key records: at most once
@@ -433,6 +498,7 @@ impl GuardBuilder {
     /// The guard.
     pub fn build(self) -> Guard {
         Guard {
+            scope: Arc::from(self.policy.scope.as_str()),
             policy: Arc::new(self.policy),
             store: self.store,
             clock: self.clock,
@@ -526,37 +592,52 @@ impl Guard {
     /// fields the attempt has (an attempt without a username is counted
     /// only on criteria that do not use the username).
     pub fn keys_for(&self, attempt: &Attempt) -> Vec<Key> {
-        self.keys_on(attempt, None)
+        self.keys_on(attempt, None).into_iter().collect()
     }
 
     /// [`Guard::keys_for`] from a trusted device (`device`: its nonce): the
     /// keys that hold the username are that device's own.
-    fn keys_on(&self, attempt: &Attempt, device: Option<&str>) -> Vec<Key> {
+    fn keys_on(&self, attempt: &Attempt, device: Option<&str>) -> Keys {
         let p = &self.policy;
-        let ip = attempt
+        let mut ip = attempt
             .ip
             .map(|ip| crate::username::ip_key(ip, p.ipv6_prefix));
-        p.lockout_parameters
+        // The last criterion on the IP takes its text; the others copy it.
+        let mut ip_uses = p
+            .lockout_parameters
             .iter()
-            .filter_map(|criterion| {
-                let (mut k_ip, mut k_user, mut k_agent) = (None, None, None);
-                for field in criterion.fields() {
-                    match field {
-                        Field::Ip => k_ip = Some(ip.clone()?),
-                        Field::Username => k_user = Some(attempt.username.clone()?),
-                        Field::UserAgent => {
-                            k_agent = Some(attempt.user_agent.clone().unwrap_or_default())
-                        }
+            .filter(|c| c.uses(Field::Ip))
+            .count();
+        let mut keys = Keys::None;
+        let all = p.lockout_parameters.iter().filter_map(|criterion| {
+            let (mut k_ip, mut k_user, mut k_agent) = (None, None, None);
+            for field in criterion.fields() {
+                match field {
+                    Field::Ip => {
+                        ip_uses = ip_uses.saturating_sub(1);
+                        k_ip = Some(if ip_uses == 0 {
+                            ip.take()?
+                        } else {
+                            ip.clone()?
+                        });
+                    }
+                    Field::Username => k_user = Some(attempt.username.clone()?),
+                    Field::UserAgent => {
+                        k_agent = Some(attempt.user_agent.clone().unwrap_or_default())
                     }
                 }
-                let on_device = k_user.is_some();
-                let key = Key::from_parts(p.scope.clone(), k_ip, k_user, k_agent);
-                Some(match device {
-                    Some(nonce) if on_device => key.with_device(nonce),
-                    _ => key,
-                })
+            }
+            let on_device = k_user.is_some();
+            let key = Key::from_shared_parts(self.scope.clone(), k_ip, k_user, k_agent);
+            Some(match device {
+                Some(nonce) if on_device => key.with_device(nonce),
+                _ => key,
             })
-            .collect()
+        });
+        for key in all {
+            keys.push(key);
+        }
+        keys
     }
 
     fn bypass(&self, attempt: Attempt, time: SystemTime) -> Decision {
@@ -648,67 +729,44 @@ impl Guard {
     pub async fn begin(&self, mut attempt: Attempt) -> Result<Decision, AttemptError> {
         let p = &self.policy;
         let time = self.clock.now();
-        if !p.enabled {
-            return Ok(self.bypass(attempt, time));
-        }
-        // The password leaves the attempt here: only its keyed hashes go on.
-        let password = attempt.password.take();
-        let cookie = attempt.device_cookie.take();
-        if let Some(raw) = attempt.username.take() {
-            attempt.username = Some(p.normalize_username(&raw)?);
-        }
-        attempt.ip = attempt.ip.map(crate::client_ip::canonical_ip);
-        self.metrics.attempt();
-        let now = to_ms(time);
-        self.purge_when_due(time, now);
-        if let Some(ip) = attempt.ip {
-            if p.is_deny_listed(ip) {
-                return Ok(self.refuse(
-                    &attempt,
-                    self.refusal(LockReason::DenyListed, None, None, now),
-                ));
-            }
-            if p.is_allow_listed(ip) {
-                return Ok(self.bypass(attempt, time));
-            }
-        }
-        if p.only_allow_listed {
-            return Ok(self.refuse(
-                &attempt,
-                self.refusal(LockReason::NotAllowListed, None, None, now),
-            ));
-        }
-        if self.allow_hook.as_ref().is_some_and(|hook| hook(&attempt)) {
-            return Ok(self.bypass(attempt, time));
-        }
-        if p.never_lockout_get && attempt.method.eq_ignore_ascii_case("GET") {
-            return Ok(self.bypass(attempt, time));
-        }
-        let limit = self
-            .limit_hook
-            .as_ref()
-            .and_then(|hook| hook(&attempt))
-            .unwrap_or(p.failure_limit);
-        let limits = p.limits(limit);
-        let device = self.trusted_device(&attempt, cookie.as_deref(), time);
-        let repeat = self.repeat_tag(&attempt, password.as_ref());
-        // The password's spray key comes last; a trusted device of the user
-        // never meets it.
-        let spray = if device.is_none() {
-            self.spray_key(&attempt, password.as_ref())
-        } else {
-            None
+        // Everything before the store's step is done by a plain function,
+        // so that none of its values (the password among them) is kept in
+        // this future: it stays small, and cheap to allocate.
+        let Prepared {
+            now,
+            limits,
+            keys,
+            spray,
+            repeat,
+        } = match self.prepare(&mut attempt, time)? {
+            Step::Bypass => return Ok(self.bypass(attempt, time)),
+            Step::Refuse(lockout) => return Ok(self.refuse(&attempt, lockout)),
+            Step::Count(prepared) => prepared,
         };
-        drop(password);
-        let keys = self.keys_on(&attempt, device.as_deref());
-        let mut steps: Vec<KeyStep<'_>> = keys
-            .iter()
-            .map(|key| KeyStep::new(key, &limits).with_tag(repeat))
-            .collect();
-        if let Some((key, tag, spray_limits)) = &spray {
-            steps.push(KeyStep::new(key, spray_limits).with_tag(Some(*tag)).spray());
-        }
-        let begun = match self.timed(self.store.begin_all(&steps, time)).await {
+        let begun = {
+            let one: [KeyStep<'_>; 1];
+            let many: Vec<KeyStep<'_>>;
+            let steps: &[KeyStep<'_>] = match (keys.as_slice(), &spray) {
+                // One key and no spray key, the most common attempt: no list.
+                ([key], None) => {
+                    one = [KeyStep::new(key, &limits).with_tag(repeat)];
+                    &one
+                }
+                _ => {
+                    many = keys
+                        .as_slice()
+                        .iter()
+                        .map(|key| KeyStep::new(key, &limits).with_tag(repeat))
+                        .chain(spray.as_deref().map(|(key, tag, spray_limits)| {
+                            KeyStep::new(key, spray_limits).with_tag(Some(*tag)).spray()
+                        }))
+                        .collect();
+                    &many
+                }
+            };
+            self.timed(self.store.begin_all(steps, time)).await
+        };
+        let begun = match begun {
             Ok(begun) => begun,
             // The store gave back what it had counted.
             Err(_) => {
@@ -721,11 +779,13 @@ impl Guard {
                 });
             }
         };
-        drop(steps);
         let mut counted: Vec<Counted> = Vec::new();
         let mut locked: Option<(Key, Option<i64>)> = None;
         let mut full = false;
-        let spray_key = spray.map(|(key, tag, _)| (key, tag));
+        let spray_key = spray.map(|spray| {
+            let (key, tag, _) = *spray;
+            (key, tag)
+        });
         let all = keys
             .into_iter()
             .map(|key| (key, repeat, false))
@@ -779,6 +839,76 @@ impl Guard {
             limits,
             keys: counted,
             bypass: false,
+        }))
+    }
+
+    /// [`Guard::begin`] up to the store's step: the attempt made ready (no
+    /// password, its username normalised), and what the step needs.
+    fn prepare(&self, attempt: &mut Attempt, time: SystemTime) -> Result<Step, AttemptError> {
+        let p = &self.policy;
+        if !p.enabled {
+            return Ok(Step::Bypass);
+        }
+        // The password leaves the attempt here: only its keyed hashes go on.
+        let password = attempt.password.take();
+        let cookie = attempt.device_cookie.take();
+        if let Some(raw) = attempt.username.take() {
+            attempt.username = Some(p.normalize_username(&raw)?);
+        }
+        attempt.ip = attempt.ip.map(crate::client_ip::canonical_ip);
+        self.metrics.attempt();
+        let now = to_ms(time);
+        self.purge_when_due(time, now);
+        if let Some(ip) = attempt.ip {
+            if p.is_deny_listed(ip) {
+                return Ok(Step::Refuse(self.refusal(
+                    LockReason::DenyListed,
+                    None,
+                    None,
+                    now,
+                )));
+            }
+            if p.is_allow_listed(ip) {
+                return Ok(Step::Bypass);
+            }
+        }
+        if p.only_allow_listed {
+            return Ok(Step::Refuse(self.refusal(
+                LockReason::NotAllowListed,
+                None,
+                None,
+                now,
+            )));
+        }
+        if self.allow_hook.as_ref().is_some_and(|hook| hook(attempt)) {
+            return Ok(Step::Bypass);
+        }
+        if p.never_lockout_get && attempt.method.eq_ignore_ascii_case("GET") {
+            return Ok(Step::Bypass);
+        }
+        let limit = self
+            .limit_hook
+            .as_ref()
+            .and_then(|hook| hook(attempt))
+            .unwrap_or(p.failure_limit);
+        let limits = p.limits(limit);
+        let device = self.trusted_device(attempt, cookie.as_deref(), time);
+        let repeat = self.repeat_tag(attempt, password.as_ref());
+        // The password's spray key comes last; a trusted device of the user
+        // never meets it.
+        let spray = if device.is_none() {
+            self.spray_key(attempt, password.as_ref())
+        } else {
+            None
+        };
+        drop(password);
+        let keys = self.keys_on(attempt, device.as_deref());
+        Ok(Step::Count(Prepared {
+            now,
+            limits,
+            keys,
+            spray,
+            repeat,
         }))
     }
 
@@ -903,21 +1033,23 @@ impl Guard {
 
     /// The attempt's password's spray key, the account's tag on it and its
     /// limits (`spray_limit`); none without a secret or a password.
+    /// Boxed: most attempts have none, and the attempt's future holds it.
     fn spray_key(
         &self,
         attempt: &Attempt,
         password: Option<&Password>,
-    ) -> Option<(Key, Tag, Limits)> {
+    ) -> Option<Box<(Key, Tag, Limits)>> {
         let p = &self.policy;
         let (Some(secret), Some(password), Some(n)) = (&p.secret, password, p.spray_lock()) else {
             return None;
         };
         let username = attempt.username.as_deref().unwrap_or_default();
-        Some((
-            Key::new(p.scope.clone()).with_password(secret.spray_id(&p.scope, password.bytes())),
+        Some(Box::new((
+            Key::from_shared_parts(self.scope.clone(), None, None, None)
+                .with_password(secret.spray_id(&p.scope, password.bytes())),
             secret.account_tag(&p.scope, username),
             p.spray_limits(n),
-        ))
+        )))
     }
 
     /// The password was right: gives the counted attempt back (or clears

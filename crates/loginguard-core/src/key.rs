@@ -13,6 +13,7 @@
 //! ```
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -63,7 +64,8 @@ impl fmt::Display for Field {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Key {
     id: String,
-    scope: String,
+    /// Shared: the keys of one guard all hold its scope.
+    scope: Arc<str>,
     ip: Option<String>,
     username: Option<String>,
     user_agent: Option<String>,
@@ -93,7 +95,7 @@ impl Key {
     pub fn new(scope: impl Into<String>) -> Key {
         let mut key = Key {
             id: String::new(),
-            scope: scope.into(),
+            scope: Arc::from(scope.into()),
             ip: None,
             username: None,
             user_agent: None,
@@ -111,9 +113,20 @@ impl Key {
         username: Option<String>,
         user_agent: Option<String>,
     ) -> Key {
+        Key::from_shared_parts(Arc::from(scope.into()), ip, username, user_agent)
+    }
+
+    /// [`Key::from_parts`] with a scope the caller shares among its keys
+    /// (no copy of the scope per key).
+    pub(crate) fn from_shared_parts(
+        scope: Arc<str>,
+        ip: Option<String>,
+        username: Option<String>,
+        user_agent: Option<String>,
+    ) -> Key {
         let mut key = Key {
             id: String::new(),
-            scope: scope.into(),
+            scope,
             ip,
             username,
             user_agent,
@@ -317,8 +330,9 @@ fn needs_escape(c: char) -> bool {
 }
 
 fn escape_into(value: &str, out: &mut String) {
-    // Most values (IPs, usernames) need no escaping at all.
-    if !value.chars().any(needs_escape) {
+    // Most values (IPs, usernames, scopes) are ASCII and need no escaping
+    // at all: checked byte by byte, as this runs for every attempt.
+    if value.bytes().all(|b| PLAIN[usize::from(b)]) {
         out.push_str(value);
         return;
     }
@@ -337,6 +351,18 @@ fn escape_into(value: &str, out: &mut String) {
 }
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+/// The bytes written as they are: the ASCII characters [`needs_escape`]
+/// lets through.
+const PLAIN: [bool; 256] = {
+    let mut plain = [false; 256];
+    let mut b = 0x20;
+    while b < 0x7f {
+        plain[b] = !matches!(b as u8, b'%' | b'/' | b'&' | b'=' | b'{' | b'}');
+        b += 1;
+    }
+    plain
+};
 
 fn unescape(value: &str) -> Option<String> {
     let bytes = value.as_bytes();
