@@ -52,24 +52,40 @@ pub enum BodyError {
 /// The kind of body announced by `Content-Type` (parameters such as
 /// `charset` are ignored, and so is the case).
 pub fn body_kind(headers: &HeaderMap) -> BodyKind {
-    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+    let Some(mime) = mime_type(headers) else {
         return BodyKind::Other;
     };
-    let Ok(value) = value.to_str() else {
-        return BodyKind::Other;
-    };
-    let mime = value.split(';').next().unwrap_or("").trim();
-    if mime.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
-        BodyKind::Form
-    } else if mime.eq_ignore_ascii_case("application/json")
-        || (mime.len() > 5
-            && mime.is_char_boundary(mime.len() - 5)
-            && mime[mime.len() - 5..].eq_ignore_ascii_case("+json"))
+    if mime == b"application/x-www-form-urlencoded"
+        || mime.eq_ignore_ascii_case(b"application/x-www-form-urlencoded")
     {
+        BodyKind::Form
+    } else if is_json(mime) {
         BodyKind::Json
     } else {
         BodyKind::Other
     }
+}
+
+/// Whether the request body is JSON (`body_kind(headers) == BodyKind::Json`).
+pub(crate) fn is_json_body(headers: &HeaderMap) -> bool {
+    mime_type(headers).is_some_and(is_json)
+}
+
+/// The media type of `Content-Type`, without its parameters. Bytes, not
+/// text: the types compared are ASCII, so a value that is not text could
+/// not match one of them anyway.
+fn mime_type(headers: &HeaderMap) -> Option<&[u8]> {
+    let value = headers.get(header::CONTENT_TYPE)?.as_bytes();
+    let mime = value
+        .iter()
+        .position(|&b| b == b';')
+        .map_or(value, |end| &value[..end]);
+    Some(mime.trim_ascii())
+}
+
+fn is_json(mime: &[u8]) -> bool {
+    mime.eq_ignore_ascii_case(b"application/json")
+        || (mime.len() > 5 && mime[mime.len() - 5..].eq_ignore_ascii_case(b"+json"))
 }
 
 /// The value of `field` in a body of `kind`: [`form_field`] or

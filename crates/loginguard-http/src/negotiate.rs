@@ -2,7 +2,7 @@
 
 use http::{header, HeaderMap};
 
-use crate::fields::{body_kind, BodyKind};
+use crate::fields::{body_kind, is_json_body, BodyKind};
 
 /// Whether the client would rather read JSON than HTML: its `Accept`
 /// header ranks `application/json` above `text/html`, or ranks them equally
@@ -19,6 +19,11 @@ use crate::fields::{body_kind, BodyKind};
 /// assert!(prefers_json(&h));
 /// ```
 pub fn prefers_json(headers: &HeaderMap) -> bool {
+    if !headers.contains_key(header::ACCEPT) {
+        // Both ranked alike: the body's type decides. This is every
+        // refusal of a client that sends no `Accept`, so no list is built.
+        return is_json_body(headers);
+    }
     let ranges: Vec<(String, f32)> = headers
         .get_all(header::ACCEPT)
         .iter()

@@ -30,7 +30,14 @@ impl HeaderLookup for http::HeaderMap {
     }
 
     fn first(&self, name: &str) -> Option<&[u8]> {
-        self.get(name).map(|v| v.as_bytes())
+        // The one looked up for every attempt, by its constant: no name
+        // to parse.
+        let value = if name == "user-agent" {
+            self.get(http::header::USER_AGENT)
+        } else {
+            self.get(name)
+        };
+        value.map(|v| v.as_bytes())
     }
 }
 
