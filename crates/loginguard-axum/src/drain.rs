@@ -36,6 +36,13 @@ pub(crate) async fn drain(body: Body, limit: usize) {
             None => break,
         }
     }
+    // Boxed: the timer is only for bodies still on their way, and the
+    // refusal's future stays small without it.
+    Box::pin(drain_slowly(body)).await;
+}
+
+/// The rest of `body`, for at most [`DRAIN_TIMEOUT`].
+async fn drain_slowly(mut body: Body) {
     let _ = tokio::time::timeout(DRAIN_TIMEOUT, async move {
         while let Some(frame) = body.frame().await {
             if frame.is_err() {

@@ -41,12 +41,19 @@ where
     if !settings.guard_safe_methods && loginguard_http::is_safe_method(req.method().as_str()) {
         return Box::pin(inner.call(req));
     }
+    // Split here, not in `run`: the arguments of an async fn stay in its
+    // future to the end, so the request would be held twice.
+    let (parts, body) = req.into_parts();
+    if !tracing::dispatcher::has_been_set() {
+        // No subscriber was ever set, so none listens: no span to build.
+        return Box::pin(run(settings, parts, body, inner));
+    }
     let span = tracing::info_span!(
         target: "loginguard",
         "login_attempt",
         scope = %settings.guard.policy().scope,
-        method = %req.method(),
-        path = %req.uri().path(),
+        method = %parts.method,
+        path = %parts.uri.path(),
         ip = Empty,
         username = Empty,
         decision = Empty,
@@ -54,40 +61,73 @@ where
         status = Empty,
     );
     if span.is_disabled() {
-        Box::pin(run(settings, req, inner))
+        Box::pin(run(settings, parts, body, inner))
     } else {
-        Box::pin(run(settings, req, inner).instrument(span))
+        Box::pin(run(settings, parts, body, inner).instrument(span))
     }
 }
 
 // Only the engine's step is awaited inline; every path after it is boxed,
 // so that the future of the common one (a refusal under attack) stays
 // small.
-async fn run<S>(settings: Arc<Settings>, req: Request<Body>, inner: S) -> Result<Response, S::Error>
+async fn run<S>(
+    settings: Arc<Settings>,
+    parts: Parts,
+    body: Body,
+    inner: S,
+) -> Result<Response, S::Error>
 where
     S: Service<Request<Body>, Response = Response>,
 {
-    let (parts, body) = req.into_parts();
-    let mut attempt = attempt_from_parts(&parts, &settings.resolver);
-    attempt.device_cookie = loginguard_http::device_cookie(settings.guard.policy(), &parts.headers);
-    if let Some(ip) = attempt.ip {
-        Span::current().record("ip", display(ip));
-    }
+    // Every value below is made and moved between two awaits, inside a
+    // statement or a block, so that none is kept in the request's future
+    // (a local moved from still takes room there until its scope ends).
     if settings.body_first {
-        return Box::pin(read_then_judge(&settings, parts, body, attempt, inner)).await;
+        let judged = {
+            let attempt = attempt_of(&settings, &parts);
+            Box::pin(read_then_judge(&settings, parts, body, attempt, inner))
+        };
+        return judged.await;
     }
     // Nothing needs the username to judge: judge the attempt before reading
-    // the body, so a locked-out client costs no body read at all.
-    let ticket = match settings.guard.begin(attempt).await {
+    // the body, so a locked-out client costs no body read at all. Boxed:
+    // the engine's step is most of the request's state.
+    let begun = Box::pin(settings.guard.begin(attempt_of(&settings, &parts)));
+    let next = match begun.await {
         Ok(Decision::Refused(lockout)) => {
-            crate::drain::drain(body, settings.guard.policy().body_limit).await;
-            return Ok(refused(&settings, &lockout, &parts.headers));
+            Next::Refused(refused(&settings, &lockout, &parts.headers), body)
         }
-        Ok(Decision::Proceed(ticket)) => ticket,
+        Ok(Decision::Proceed(ticket)) => Next::Proceed(Box::pin(read_after_judging(
+            &settings, parts, body, ticket, inner,
+        ))),
         // Only a username can be refused as input, and there is none yet.
         Err(e) => return Ok(bad_input(&BodyError::Bad(e.to_string()), &parts.headers)),
     };
-    Box::pin(read_after_judging(&settings, parts, body, ticket, inner)).await
+    match next {
+        Next::Refused(res, body) => {
+            crate::drain::drain(body, settings.guard.policy().body_limit).await;
+            Ok(res)
+        }
+        Next::Proceed(proceed) => proceed.await,
+    }
+}
+
+/// What follows the engine's step in [`run`].
+enum Next<F> {
+    /// Refused: the response, once the body is drained.
+    Refused(Response, Body),
+    /// Counted: the rest of the request.
+    Proceed(F),
+}
+
+/// The request's attempt, without its username.
+fn attempt_of(settings: &Settings, parts: &Parts) -> Attempt {
+    let mut attempt = attempt_from_parts(parts, &settings.resolver);
+    attempt.device_cookie = loginguard_http::device_cookie(settings.guard.policy(), &parts.headers);
+    if let Some(ip) = attempt.ip.filter(|_| tracing::dispatcher::has_been_set()) {
+        Span::current().record("ip", display(ip));
+    }
+    attempt
 }
 
 /// An attempt judged before its body was read: reads the username (for
@@ -264,8 +304,12 @@ async fn count_bad_input(
 
 /// A refusal before the handler: recorded on the span, then answered.
 fn refused(settings: &Settings, lockout: &Lockout, headers: &HeaderMap) -> Response {
-    Span::current().record("decision", "refused");
-    tracing::debug!(target: "loginguard", reason = ?lockout.reason, "attempt refused");
+    // Under attack this is most requests: no span lookup when no
+    // subscriber was ever set.
+    if tracing::dispatcher::has_been_set() {
+        Span::current().record("decision", "refused");
+        tracing::debug!(target: "loginguard", reason = ?lockout.reason, "attempt refused");
+    }
     refuse(settings, lockout, headers)
 }
 
