@@ -305,11 +305,11 @@ async fn count_bad_input(
 /// A refusal before the handler: recorded on the span, then answered.
 fn refused(settings: &Settings, lockout: &Lockout, headers: &HeaderMap) -> Response {
     // Under attack this is most requests: no span lookup when no
-    // subscriber was ever set.
+    // subscriber was ever set (the event still goes to `log`, if used).
     if tracing::dispatcher::has_been_set() {
         Span::current().record("decision", "refused");
-        tracing::debug!(target: "loginguard", reason = ?lockout.reason, "attempt refused");
     }
+    tracing::debug!(target: "loginguard", reason = ?lockout.reason, "attempt refused");
     refuse(settings, lockout, headers)
 }
 
