@@ -28,10 +28,12 @@ use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use loginguard_core::batch::{begin_records, Begun, KeyStep};
-use loginguard_core::record::KeyRecord;
+use loginguard_core::record::{self, KeyRecord};
+use loginguard_core::Key;
 
 use crate::writer::Step;
 
@@ -72,9 +74,27 @@ struct State {
     header: [u8; HEADER],
     /// The write connection's `data_version` then.
     version: i64,
-    records: HashMap<String, KeyRecord>,
+    records: HashMap<String, Cached, ahash::RandomState>,
     pending: Vec<Replay>,
     flush_scheduled: bool,
+}
+
+/// A cached key.
+#[derive(Debug)]
+struct Cached {
+    /// Its record as committed, with the refusals answered since.
+    rec: KeyRecord,
+    /// The key, shared by the refusals queued for it.
+    key: Option<Arc<Key>>,
+}
+
+impl Cached {
+    /// The key to queue a refusal of `step` with.
+    fn key(&mut self, step: &KeyStep<'_>) -> Arc<Key> {
+        self.key
+            .get_or_insert_with(|| Arc::new(step.key.clone()))
+            .clone()
+    }
 }
 
 /// See the module docs.
@@ -97,7 +117,7 @@ impl LockCache {
             state: parking_lot::Mutex::new(State {
                 header: [0; HEADER],
                 version,
-                records: HashMap::new(),
+                records: HashMap::default(),
                 pending: Vec::new(),
                 flush_scheduled: false,
             }),
@@ -116,34 +136,53 @@ impl LockCache {
     /// Answers the attempt from the cache when it can (see the module docs).
     pub(crate) fn refuse(&self, steps: &[KeyStep<'_>], now: i64) -> Answer {
         let mut state = self.state.lock();
-        if state.pending.len() >= MAX_PENDING || !refused(|id| state.records.get(id), steps, now) {
+        if state.pending.len() >= MAX_PENDING
+            || !refused(|id| state.records.get(id).map(|c| &c.rec), steps, now)
+        {
             return Answer::Pass;
         }
         match self.header() {
             Some(header) if header == state.header => {}
             _ => return Answer::Moved,
         }
-        let mut records: Vec<KeyRecord> = steps
-            .iter()
-            .map(|s| {
-                state
-                    .records
-                    .get_mut(s.key.id())
-                    .map(std::mem::take)
-                    .unwrap_or_default()
-            })
-            .collect();
-        let begun = begin_records(&mut records, steps, now);
-        // Every record goes back (a skipped key's untouched).
-        for (step, rec) in steps.iter().zip(records) {
-            if let Some(slot) = state.records.get_mut(step.key.id()) {
-                *slot = rec;
+        let (begun, queued) = match steps {
+            // One key, locked (`refused` says so): `begin_records` is
+            // `record::begin` alone.
+            [step] => {
+                let Some(cached) = state.records.get_mut(step.key.id()) else {
+                    return Answer::Pass;
+                };
+                let verdict = record::begin(&mut cached.rec, step.limits, step.tag, now);
+                let queued = vec![Step::shared(cached.key(step), step)];
+                (vec![Begun::Verdict(verdict)], queued)
             }
-        }
-        state.pending.push(Replay {
-            steps: steps.iter().map(Step::of).collect(),
-            now,
-        });
+            _ => {
+                let mut records = Vec::with_capacity(steps.len());
+                let mut queued = Vec::with_capacity(steps.len());
+                for step in steps {
+                    match state.records.get_mut(step.key.id()) {
+                        Some(cached) => {
+                            records.push(std::mem::take(&mut cached.rec));
+                            queued.push(Step::shared(cached.key(step), step));
+                        }
+                        // A spray key that the lock skips.
+                        None => {
+                            records.push(KeyRecord::default());
+                            queued.push(Step::of(step));
+                        }
+                    }
+                }
+                let begun = begin_records(&mut records, steps, now);
+                // Every record goes back (a skipped key's untouched).
+                for (step, rec) in steps.iter().zip(records) {
+                    if let Some(cached) = state.records.get_mut(step.key.id()) {
+                        cached.rec = rec;
+                    }
+                }
+                (begun, queued)
+            }
+        };
+        state.pending.push(Replay { steps: queued, now });
         let flush = !state.flush_scheduled;
         state.flush_scheduled = true;
         Answer::Refused { begun, flush }
@@ -202,10 +241,14 @@ impl LockCache {
                     state.records.remove(id);
                 }
                 Some(rec) => {
-                    if let Some(slot) = state.records.get_mut(id) {
-                        slot.clone_from(rec);
+                    if let Some(cached) = state.records.get_mut(id) {
+                        cached.rec.clone_from(rec);
                     } else if refused.contains(id) && state.records.len() < MAX_KEYS {
-                        state.records.insert(id.to_owned(), rec.clone());
+                        let cached = Cached {
+                            rec: rec.clone(),
+                            key: None,
+                        };
+                        state.records.insert(id.to_owned(), cached);
                     }
                 }
             }

@@ -29,7 +29,8 @@ use crate::locks::{self, LockCache, Replay};
 /// One key of a queued attempt: a [`KeyStep`] that owns its parts.
 #[derive(Debug)]
 pub(crate) struct Step {
-    pub(crate) key: Key,
+    /// Shared with the lock cache, which queues the same keys again and again.
+    pub(crate) key: Arc<Key>,
     pub(crate) limits: Limits,
     pub(crate) tag: Option<Tag>,
     pub(crate) spray: bool,
@@ -38,7 +39,17 @@ pub(crate) struct Step {
 impl Step {
     pub(crate) fn of(step: &KeyStep<'_>) -> Step {
         Step {
-            key: step.key.clone(),
+            key: Arc::new(step.key.clone()),
+            limits: step.limits.clone(),
+            tag: step.tag,
+            spray: step.spray,
+        }
+    }
+
+    /// `step` with its key already shared.
+    pub(crate) fn shared(key: Arc<Key>, step: &KeyStep<'_>) -> Step {
+        Step {
+            key,
             limits: step.limits.clone(),
             tag: step.tag,
             spray: step.spray,
@@ -386,6 +397,19 @@ fn begin<'a>(
     steps: &'a [Step],
     now: i64,
 ) -> Result<Done, SqliteError> {
+    let key_steps: Vec<KeyStep<'_>> = steps.iter().map(Step::as_step).collect();
+    begin_steps(rows, dirty, refused, steps, &key_steps, now)
+}
+
+/// [`begin`] with the steps' [`KeyStep`]s (`key_steps[i]` of `steps[i]`).
+fn begin_steps<'a>(
+    rows: &mut Loaded,
+    dirty: &mut Vec<(&'a Key, &'a Limits)>,
+    refused: &mut HashSet<&'a str>,
+    steps: &'a [Step],
+    key_steps: &[KeyStep<'_>],
+    now: i64,
+) -> Result<Done, SqliteError> {
     let mut records = Vec::with_capacity(steps.len());
     for step in steps {
         match rows.get_mut(step.key.id()) {
@@ -394,8 +418,7 @@ fn begin<'a>(
             None => records.push(KeyRecord::default()),
         }
     }
-    let key_steps: Vec<KeyStep<'_>> = steps.iter().map(Step::as_step).collect();
-    let begun = begin_records(&mut records, &key_steps, now);
+    let begun = begin_records(&mut records, key_steps, now);
     if begun.iter().any(Begun::is_locked) {
         refused.extend(steps.iter().map(|s| s.key.id()));
     }
@@ -403,7 +426,12 @@ fn begin<'a>(
         // A skipped key keeps its row as it was (or stays absent).
         let keep = !matches!(b, Begun::Skipped) || !rec.is_empty();
         if keep {
-            rows.insert(step.key.id().to_owned(), Ok(Some(rec)));
+            match rows.get_mut(step.key.id()) {
+                Some(slot) => *slot = Ok(Some(rec)),
+                None => {
+                    rows.insert(step.key.id().to_owned(), Ok(Some(rec)));
+                }
+            }
         }
         if !matches!(b, Begun::Skipped) {
             mark(dirty, &step.key, &step.limits);
@@ -431,7 +459,7 @@ fn replay_one<'a>(
     );
     if still {
         // Every row it needs was readable (the check above saw them).
-        let _ = begin(rows, dirty, refused, &replay.steps, replay.now);
+        let _ = begin_steps(rows, dirty, refused, &replay.steps, &key_steps, replay.now);
     }
 }
 
