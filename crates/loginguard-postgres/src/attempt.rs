@@ -43,6 +43,41 @@ impl LimitColumns {
     }
 }
 
+impl LimitColumns {
+    /// Binds the eight columns, in the order both functions take them.
+    fn bind<'q>(&'q self, query: PgQuery<'q>) -> PgQuery<'q> {
+        query
+            .bind(&self.failure_limits)
+            .bind(&self.windows)
+            .bind(&self.cool_offs)
+            .bind(&self.multipliers)
+            .bind(&self.cool_off_maxes)
+            .bind(&self.count_during_lockouts)
+            .bind(&self.lock_outs)
+            .bind(&self.remembers)
+    }
+}
+
+type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+/// Runs `statement` again, up to [`TRIES`] in all, while the server aborts
+/// it as [`retryable`]; `what` names it in the error.
+async fn retrying<T, F, Fut>(what: &'static str, mut statement: F) -> Result<T, PostgresStoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
+{
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match statement().await {
+            Ok(done) => return Ok(done),
+            Err(e) if tries < TRIES && retryable(&e) => {}
+            Err(e) => return Err(PostgresStoreError::query(what)(e)),
+        }
+    }
+}
+
 /// A tag as the functions take it: the u64's bits as a signed bigint.
 fn tag_bits(tag: Option<u64>) -> Option<i64> {
     tag.map(|t| t as i64)
@@ -86,10 +121,8 @@ pub(crate) async fn begin_all(
         tags.push(tag_bits(step.tag));
         sprays.push(step.spray);
     }
-    let mut tries = 0;
-    let rows = loop {
-        tries += 1;
-        let result = sqlx::query(
+    let rows = retrying("begin_attempt", || {
+        let query = sqlx::query(
             "SELECT step, verdict, counted, failure_count, remaining, locks_on_failure, \
              lock_until FROM lg_begin_all($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
              $13, $14, $15, $16, $17)",
@@ -99,26 +132,15 @@ pub(crate) async fn begin_all(
         .bind(&ips)
         .bind(&usernames)
         .bind(&agents)
-        .bind(&step_keys)
-        .bind(&limits.failure_limits)
-        .bind(&limits.windows)
-        .bind(&limits.cool_offs)
-        .bind(&limits.multipliers)
-        .bind(&limits.cool_off_maxes)
-        .bind(&limits.count_during_lockouts)
-        .bind(&limits.lock_outs)
-        .bind(&limits.remembers)
-        .bind(&tags)
-        .bind(&sprays)
-        .bind(now)
-        .fetch_all(pool)
-        .await;
-        match result {
-            Ok(rows) => break rows,
-            Err(e) if tries < TRIES && retryable(&e) => {}
-            Err(e) => return Err(PostgresStoreError::query("begin_attempt")(e)),
-        }
-    };
+        .bind(&step_keys);
+        limits
+            .bind(query)
+            .bind(&tags)
+            .bind(&sprays)
+            .bind(now)
+            .fetch_all(pool)
+    })
+    .await?;
     let mut begun: Vec<Option<Begun>> = vec![None; n];
     for row in &rows {
         let (step, b) = decode_begun(row)?;
@@ -203,32 +225,17 @@ pub(crate) async fn release_all(
         tags.push(tag_bits(r.release.tag));
         limits.push(r.limits);
     }
-    let mut tries = 0;
-    loop {
-        tries += 1;
-        let result = sqlx::query(
+    retrying("release", || {
+        let query = sqlx::query(
             "SELECT lg_release_all($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(&ids)
         .bind(&resets)
         .bind(&times)
         .bind(&undo)
-        .bind(&tags)
-        .bind(&limits.failure_limits)
-        .bind(&limits.windows)
-        .bind(&limits.cool_offs)
-        .bind(&limits.multipliers)
-        .bind(&limits.cool_off_maxes)
-        .bind(&limits.count_during_lockouts)
-        .bind(&limits.lock_outs)
-        .bind(&limits.remembers)
-        .bind(now)
-        .execute(pool)
-        .await;
-        match result {
-            Ok(_) => return Ok(()),
-            Err(e) if tries < TRIES && retryable(&e) => {}
-            Err(e) => return Err(PostgresStoreError::query("release")(e)),
-        }
-    }
+        .bind(&tags);
+        limits.bind(query).bind(now).execute(pool)
+    })
+    .await?;
+    Ok(())
 }
