@@ -138,18 +138,21 @@ impl Writer {
     }
 
     /// Queues `op` and answers once the batch holding it has committed.
-    pub(crate) async fn submit(&self, op: Op) -> Result<Done, StoreError> {
+    pub(crate) async fn submit(&self, mut op: Op) -> Result<Done, StoreError> {
         let (reply, mut answer) = oneshot::channel();
         {
             let mut queue = self.queue.lock();
             // Refusals answered by the lock cache go first: they came before.
             if let Some(cache) = &self.cache {
                 let replays = cache.take_pending();
-                if !replays.is_empty() {
-                    queue.push(Pending {
+                match &mut op {
+                    _ if replays.is_empty() => {}
+                    // A flush: they are its whole work.
+                    Op::Replay { attempts } if attempts.is_empty() => *attempts = replays,
+                    _ => queue.push(Pending {
                         op: Op::Replay { attempts: replays },
                         reply: None,
-                    });
+                    }),
                 }
             }
             queue.push(Pending {
